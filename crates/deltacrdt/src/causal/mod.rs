@@ -1,0 +1,14 @@
+//! Causal foundations: replica ids, dots, version vectors and causal contexts.
+//!
+//! These are the building blocks of the causal CRDTs ([`ORSet`](crate::ORSet),
+//! [`MVRegister`](crate::MVRegister)) and of catch-up: a replica's causal context says which
+//! events it has seen, so a peer can send exactly the ones it lacks.
+
+mod context;
+mod dot;
+pub(crate) mod seq_set;
+mod version_vector;
+
+pub use context::CausalContext;
+pub use dot::{Dot, ReplicaId};
+pub use version_vector::{Causality, VersionVector};

@@ -1,0 +1,368 @@
+//! [`Codec`] and [`Binary`] for the causal types, the CRDTs and their versions.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use smallvec::SmallVec;
+
+use super::{tag, write_len, write_varint, Binary, Codec, DecodeError, DecodeErrorKind, Reader};
+use crate::causal::seq_set::SeqSet;
+use crate::set::Dots;
+use crate::{
+    CausalContext, Dot, GCounter, LWWRegister, LwwEntry, LwwVersion, MVRegister, ORSet,
+    PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
+};
+
+impl Codec for ReplicaId {
+    /// Eight little-endian bytes: replica ids are usually random, so a varint would be longer.
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let b = r.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(ReplicaId(u64::from_le_bytes(a)))
+    }
+}
+
+impl Codec for Timestamp {
+    /// Eight little-endian bytes (a timestamp's high bits are always set in practice).
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_raw().to_le_bytes());
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let b = r.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(Timestamp::from_raw(u64::from_le_bytes(a)))
+    }
+}
+
+/// Reads a replica id that must be greater than `prev`.
+fn ascending_replica(r: &mut Reader<'_>, prev: Option<ReplicaId>) -> Result<ReplicaId, DecodeError> {
+    let at = r.offset();
+    let id = ReplicaId::decode(r)?;
+    if prev.is_some_and(|p| id <= p) {
+        return Err(r.error_at(at, DecodeErrorKind::NotAscending));
+    }
+    Ok(id)
+}
+
+impl Codec for VersionVector {
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_len(out, self.len());
+        for (r, n) in self.iter() {
+            r.encode(out);
+            write_varint(out, n);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let n = r.count(9)?;
+        let mut entries = Vec::with_capacity(n);
+        let mut prev = None;
+        for _ in 0..n {
+            let id = ascending_replica(r, prev)?;
+            let count = r.positive()?;
+            entries.push((id, count));
+            prev = Some(id);
+        }
+        Ok(VersionVector {
+            entries: BTreeMap::from_iter(entries),
+        })
+    }
+}
+
+impl Binary for VersionVector {
+    const TAG: u8 = tag::VERSION_VECTOR;
+}
+
+impl Codec for CausalContext {
+    /// Per replica: its id, then its runs of sequence numbers as (gap, length) pairs.
+    fn encode(&self, out: &mut Vec<u8>) {
+        write_len(out, self.replicas.len());
+        for (r, s) in &self.replicas {
+            r.encode(out);
+            write_len(out, s.runs().len());
+            let mut prev_end = 0u64;
+            for (i, &(a, b)) in s.runs().iter().enumerate() {
+                // First run: its start (>= 1). Later runs: the gap beyond the smallest legal start.
+                let gap = if i == 0 { a } else { a - prev_end - 2 };
+                write_varint(out, gap);
+                write_varint(out, b - a);
+                prev_end = b;
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let n = r.count(12)?;
+        let mut replicas = Vec::with_capacity(n);
+        let mut prev = None;
+        for _ in 0..n {
+            let id = ascending_replica(r, prev)?;
+            prev = Some(id);
+            let at = r.offset();
+            let k = r.count(2)?;
+            if k == 0 {
+                return Err(r.error_at(at, DecodeErrorKind::Zero));
+            }
+            let mut runs: SmallVec<[(u64, u64); 1]> = SmallVec::with_capacity(k);
+            let mut prev_end = 0u64;
+            for i in 0..k {
+                let at = r.offset();
+                let start = if i == 0 {
+                    r.positive()?
+                } else {
+                    let gap = r.varint()?;
+                    prev_end
+                        .checked_add(2)
+                        .and_then(|s| s.checked_add(gap))
+                        .ok_or_else(|| r.error_at(at, DecodeErrorKind::RunOverflow))?
+                };
+                let len = r.varint()?;
+                let end = start
+                    .checked_add(len)
+                    .ok_or_else(|| r.error_at(at, DecodeErrorKind::RunOverflow))?;
+                runs.push((start, end));
+                prev_end = end;
+            }
+            replicas.push((id, SeqSet::from_canonical_runs(runs)));
+        }
+        Ok(CausalContext {
+            replicas: BTreeMap::from_iter(replicas),
+        })
+    }
+}
+
+impl Binary for CausalContext {
+    const TAG: u8 = tag::CAUSAL_CONTEXT;
+}
+
+/// The replicas of a context, in order: dots name their replica by position in this table.
+fn replica_table(c: &CausalContext) -> Vec<ReplicaId> {
+    c.replicas.keys().copied().collect()
+}
+
+fn encode_dot(table: &[ReplicaId], d: Dot, out: &mut Vec<u8>) {
+    // Store dots are always in the context, so the replica is in the table.
+    let i = table.binary_search(&d.replica).unwrap_or(0);
+    write_len(out, i);
+    write_varint(out, d.seq);
+}
+
+/// Reads a dot that must be in `context` and greater than `prev`.
+fn decode_dot(
+    r: &mut Reader<'_>,
+    table: &[ReplicaId],
+    context: &CausalContext,
+    prev: Option<Dot>,
+) -> Result<Dot, DecodeError> {
+    let at = r.offset();
+    let i = r.varint()?;
+    let replica = *usize::try_from(i)
+        .ok()
+        .and_then(|i| table.get(i))
+        .ok_or_else(|| r.error_at(at, DecodeErrorKind::BadReplicaIndex(i)))?;
+    let seq = r.positive()?;
+    let dot = Dot::new(replica, seq);
+    if prev.is_some_and(|p| dot <= p) {
+        return Err(r.error_at(at, DecodeErrorKind::NotAscending));
+    }
+    if !context.contains(dot) {
+        return Err(r.error_at(at, DecodeErrorKind::DotNotInContext));
+    }
+    Ok(dot)
+}
+
+/// Reads a key that must be greater than `prev`.
+fn ascending_key<E: Codec + Ord>(r: &mut Reader<'_>, prev: Option<&E>) -> Result<E, DecodeError> {
+    let at = r.offset();
+    let e = E::decode(r)?;
+    if prev.is_some_and(|p| e <= *p) {
+        return Err(r.error_at(at, DecodeErrorKind::NotAscending));
+    }
+    Ok(e)
+}
+
+impl Codec for GCounter {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.counts.encode(out);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(GCounter {
+            counts: VersionVector::decode(r)?,
+        })
+    }
+}
+
+impl Binary for GCounter {
+    const TAG: u8 = tag::GCOUNTER;
+}
+
+impl Codec for PNCounter {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.inc.encode(out);
+        self.dec.encode(out);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(PNCounter {
+            inc: GCounter::decode(r)?,
+            dec: GCounter::decode(r)?,
+        })
+    }
+}
+
+impl Binary for PNCounter {
+    const TAG: u8 = tag::PNCOUNTER;
+}
+
+impl Codec for PNVersion {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.inc.encode(out);
+        self.dec.encode(out);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(PNVersion {
+            inc: VersionVector::decode(r)?,
+            dec: VersionVector::decode(r)?,
+        })
+    }
+}
+
+impl Binary for PNVersion {
+    const TAG: u8 = tag::PN_VERSION;
+}
+
+impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
+    /// The context, then the elements in ascending order, each with its dots.
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.context.encode(out);
+        let table = replica_table(&self.context);
+        write_len(out, self.entries.len());
+        for (e, dots) in &self.entries {
+            e.encode(out);
+            write_len(out, dots.len());
+            for d in dots {
+                encode_dot(&table, *d, out);
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let context = CausalContext::decode(r)?;
+        let table = replica_table(&context);
+        let n = r.count(4)?;
+        let mut entries: Vec<(E, Dots)> = Vec::with_capacity(n);
+        let mut index = BTreeMap::new();
+        for _ in 0..n {
+            let e = ascending_key(r, entries.last().map(|(e, _)| e))?;
+            let at = r.offset();
+            let k = r.count(2)?;
+            if k == 0 {
+                return Err(r.error_at(at, DecodeErrorKind::Zero));
+            }
+            let mut dots: Dots = SmallVec::with_capacity(k);
+            for _ in 0..k {
+                let at = r.offset();
+                let d = decode_dot(r, &table, &context, dots.last().copied())?;
+                if index.insert(d, e.clone()).is_some() {
+                    return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
+                }
+                dots.push(d);
+            }
+            entries.push((e, dots));
+        }
+        Ok(ORSet {
+            entries: BTreeMap::from_iter(entries),
+            index,
+            context,
+        })
+    }
+}
+
+impl<E: Codec + Ord + Clone> Binary for ORSet<E> {
+    const TAG: u8 = tag::ORSET;
+}
+
+impl<V: Codec> Codec for LWWRegister<V> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match &self.entry {
+            None => out.push(0),
+            Some(e) => {
+                out.push(1);
+                e.timestamp.encode(out);
+                e.replica.encode(out);
+                e.value.encode(out);
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.offset();
+        let entry = match r.byte()? {
+            0 => None,
+            1 => Some(LwwEntry {
+                timestamp: Timestamp::decode(r)?,
+                replica: ReplicaId::decode(r)?,
+                value: V::decode(r)?,
+            }),
+            b => return Err(r.error_at(at, DecodeErrorKind::InvalidTag(b))),
+        };
+        Ok(LWWRegister { entry })
+    }
+}
+
+impl<V: Codec> Binary for LWWRegister<V> {
+    const TAG: u8 = tag::LWW_REGISTER;
+}
+
+impl Codec for LwwVersion {
+    fn encode(&self, out: &mut Vec<u8>) {
+        match self.0 {
+            None => out.push(0),
+            Some((t, r)) => {
+                out.push(1);
+                t.encode(out);
+                r.encode(out);
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let at = r.offset();
+        match r.byte()? {
+            0 => Ok(LwwVersion(None)),
+            1 => Ok(LwwVersion(Some((Timestamp::decode(r)?, ReplicaId::decode(r)?)))),
+            b => Err(r.error_at(at, DecodeErrorKind::InvalidTag(b))),
+        }
+    }
+}
+
+impl Binary for LwwVersion {
+    const TAG: u8 = tag::LWW_VERSION;
+}
+
+impl<V: Codec + Ord + Clone> Codec for MVRegister<V> {
+    /// The context, then the siblings in dot order.
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.context.encode(out);
+        let table = replica_table(&self.context);
+        write_len(out, self.siblings.len());
+        for (d, v) in &self.siblings {
+            encode_dot(&table, *d, out);
+            v.encode(out);
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let context = CausalContext::decode(r)?;
+        let table = replica_table(&context);
+        let n = r.count(3)?;
+        let mut siblings: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(n);
+        for _ in 0..n {
+            let d = decode_dot(r, &table, &context, siblings.last().map(|s| s.0))?;
+            siblings.push((d, V::decode(r)?));
+        }
+        Ok(MVRegister { siblings, context })
+    }
+}
+
+impl<V: Codec + Ord + Clone> Binary for MVRegister<V> {
+    const TAG: u8 = tag::MV_REGISTER;
+}

@@ -1,0 +1,154 @@
+//! Grow-only counter.
+
+use core::fmt;
+
+use crate::{DeltaCrdt, Lattice, ReplicaId, VersionVector};
+
+/// A grow-only counter: each replica counts its own increments, the value is the sum.
+///
+/// The state is a map replica → count (a [`VersionVector`]); join is the pointwise maximum.
+/// An increment returns a delta holding just the incremented replica's new count.
+///
+/// **Limits.** One replica's count is a `u64`: an increment that would take it past
+/// `u64::MAX` is refused with [`CounterOverflow`] and changes nothing. The value is the sum of
+/// all counts as a `u128`, which cannot overflow (it would take more than 2^64 replicas), so a
+/// peer that sends counts near `u64::MAX` cannot make the value wrap; [`GCounter::value_u64`]
+/// reports `None` when the sum no longer fits a `u64`.
+///
+/// ```
+/// use deltacrdt::{GCounter, Lattice, ReplicaId};
+/// let (a, b) = (ReplicaId(1), ReplicaId(2));
+/// let mut x = GCounter::new();
+/// let mut y = GCounter::new();
+/// let dx = x.inc(a, 3).unwrap();
+/// let dy = y.inc(b, 4).unwrap();
+/// x.join(dy);
+/// y.join(dx);
+/// assert_eq!(x.value(), 7);
+/// assert_eq!(x, y);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct GCounter {
+    pub(crate) counts: VersionVector,
+}
+
+/// An increment would take one replica's count past `u64::MAX`; nothing was changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CounterOverflow {
+    /// The replica whose count would overflow.
+    pub replica: ReplicaId,
+    /// Its count before the increment.
+    pub current: u64,
+    /// The increment that was refused.
+    pub increment: u64,
+}
+
+impl fmt::Display for CounterOverflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "counter overflow: replica {} has count {} and cannot add {} (the per-replica limit is 2^64 - 1)",
+            self.replica, self.current, self.increment
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for CounterOverflow {}
+
+impl GCounter {
+    /// A counter at zero.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `n` on behalf of `replica` and returns the delta to ship to other replicas.
+    ///
+    /// `n == 0` changes nothing and returns an empty delta.
+    ///
+    /// # Errors
+    /// [`CounterOverflow`] if the replica's count would exceed `u64::MAX`.
+    pub fn inc(&mut self, replica: ReplicaId, n: u64) -> Result<GCounter, CounterOverflow> {
+        let delta = self.inc_delta(replica, n)?;
+        self.join_ref(&delta);
+        Ok(delta)
+    }
+
+    /// The delta of [`inc`](Self::inc) without applying it.
+    ///
+    /// # Errors
+    /// [`CounterOverflow`] if the replica's count would exceed `u64::MAX`.
+    pub fn inc_delta(&self, replica: ReplicaId, n: u64) -> Result<GCounter, CounterOverflow> {
+        let mut delta = GCounter::new();
+        if n == 0 {
+            return Ok(delta);
+        }
+        let current = self.counts.get(replica);
+        let next = current.checked_add(n).ok_or(CounterOverflow {
+            replica,
+            current,
+            increment: n,
+        })?;
+        delta.counts.set(replica, next);
+        Ok(delta)
+    }
+
+    /// The sum of all replicas' counts. Never wraps.
+    pub fn value(&self) -> u128 {
+        self.counts.iter().map(|(_, n)| u128::from(n)).sum()
+    }
+
+    /// The value as a `u64`, or `None` if it exceeds `u64::MAX`.
+    pub fn value_u64(&self) -> Option<u64> {
+        u64::try_from(self.value()).ok()
+    }
+
+    /// One replica's own count.
+    pub fn count_of(&self, replica: ReplicaId) -> u64 {
+        self.counts.get(replica)
+    }
+
+    /// The per-replica counts.
+    pub fn counts(&self) -> &VersionVector {
+        &self.counts
+    }
+
+    /// Builds a counter from per-replica counts (as read from a trusted source).
+    pub fn from_counts(counts: VersionVector) -> Self {
+        GCounter { counts }
+    }
+}
+
+impl Lattice for GCounter {
+    fn join(&mut self, other: Self) -> bool {
+        self.counts.join(&other.counts)
+    }
+
+    fn join_ref(&mut self, other: &Self) -> bool {
+        self.counts.join(&other.counts)
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        other.counts.dominates(&self.counts)
+    }
+}
+
+impl DeltaCrdt for GCounter {
+    type Version = VersionVector;
+
+    /// The per-replica counts.
+    fn version(&self) -> VersionVector {
+        self.counts.clone()
+    }
+
+    /// The entries that grew beyond `version`: one entry per replica that has news.
+    fn delta_since(&self, version: &VersionVector) -> Self {
+        GCounter {
+            counts: self
+                .counts
+                .iter()
+                .filter(|&(r, n)| n > version.get(r))
+                .collect(),
+        }
+    }
+}

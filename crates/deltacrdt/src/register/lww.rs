@@ -1,0 +1,174 @@
+//! Last-writer-wins register.
+
+use crate::{ClockError, DeltaCrdt, HybridClock, Lattice, ReplicaId, TimeBound, Timestamp};
+
+/// One write to an [`LWWRegister`]: the value with the timestamp and replica that wrote it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LwwEntry<V> {
+    /// When the write happened (hybrid logical clock).
+    pub timestamp: Timestamp,
+    /// Who wrote it; breaks ties between equal timestamps.
+    pub replica: ReplicaId,
+    /// What was written.
+    pub value: V,
+}
+
+/// A last-writer-wins register: the write with the greatest `(timestamp, replica)` wins.
+///
+/// The replica id breaks ties, so two writes with equal timestamps still converge. (Should a
+/// misbehaving peer send two different values under the same timestamp and replica, the
+/// greater value wins, so join stays commutative.) Use a [`HybridClock`] for timestamps:
+/// [`set_with_clock`](Self::set_with_clock) makes each local write win over what the replica
+/// has seen, even when its wall clock stepped back.
+///
+/// **Timestamps from peers.** [`Lattice::join`] trusts its input. For deltas from the network
+/// use [`join_bounded`](Self::join_bounded): a write stamped more than `max_ahead_ms` ahead of
+/// the local clock is **rejected** with [`ClockError::TooFarAhead`] and the register is left
+/// unchanged, so a peer writing at timestamp `u64::MAX` cannot freeze the register.
+///
+/// ```
+/// use deltacrdt::{HybridClock, LWWRegister, Lattice, ReplicaId};
+/// let mut clock = HybridClock::new();
+/// let mut x = LWWRegister::new();
+/// let mut y = LWWRegister::new();
+/// let d1 = x.set_with_clock(&mut clock, 1_000, ReplicaId(1), "draft").unwrap();
+/// let d2 = x.set_with_clock(&mut clock, 900, ReplicaId(1), "final").unwrap(); // clock stepped back
+/// y.join(d2);
+/// y.join(d1); // late and stale: ignored
+/// assert_eq!(y.value(), Some(&"final"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct LWWRegister<V> {
+    pub(crate) entry: Option<LwwEntry<V>>,
+}
+
+/// The version of an [`LWWRegister`]: the `(timestamp, replica)` of the write it holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LwwVersion(pub Option<(Timestamp, ReplicaId)>);
+
+impl<V> Default for LWWRegister<V> {
+    fn default() -> Self {
+        LWWRegister { entry: None }
+    }
+}
+
+impl<V: Ord + Clone> LWWRegister<V> {
+    /// An empty register (no write yet).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes `value` at `timestamp` on behalf of `replica`; returns the delta (the write).
+    /// If the register already holds a later write, the state keeps it.
+    pub fn set(&mut self, replica: ReplicaId, timestamp: Timestamp, value: V) -> LWWRegister<V> {
+        let delta = LWWRegister {
+            entry: Some(LwwEntry {
+                timestamp,
+                replica,
+                value,
+            }),
+        };
+        self.join_ref(&delta);
+        delta
+    }
+
+    /// Writes `value` with a timestamp from `clock` that orders after the current write, so
+    /// the write always takes effect locally; returns the delta.
+    ///
+    /// # Errors
+    /// [`ClockError::Exhausted`] if the clock has no timestamps left.
+    pub fn set_with_clock(
+        &mut self,
+        clock: &mut HybridClock,
+        wall_ms: u64,
+        replica: ReplicaId,
+        value: V,
+    ) -> Result<LWWRegister<V>, ClockError> {
+        if let Some(e) = &self.entry {
+            clock.observe(e.timestamp);
+        }
+        let ts = clock.now(wall_ms)?;
+        Ok(self.set(replica, ts, value))
+    }
+
+    /// The current value, if any write happened.
+    pub fn value(&self) -> Option<&V> {
+        self.entry.as_ref().map(|e| &e.value)
+    }
+
+    /// The current write with its timestamp and replica.
+    pub fn entry(&self) -> Option<&LwwEntry<V>> {
+        self.entry.as_ref()
+    }
+
+    /// The timestamp of the current write.
+    pub fn timestamp(&self) -> Option<Timestamp> {
+        self.entry.as_ref().map(|e| e.timestamp)
+    }
+
+    /// Joins `other` only if its write is within `bound` of the local clock.
+    ///
+    /// # Errors
+    /// [`ClockError::TooFarAhead`]; the register is unchanged.
+    pub fn join_bounded(&mut self, other: Self, bound: &TimeBound) -> Result<bool, ClockError> {
+        if let Some(e) = &other.entry {
+            bound.check(e.timestamp)?;
+        }
+        Ok(self.join(other))
+    }
+}
+
+impl<V: Ord + Clone> Lattice for LWWRegister<V> {
+    fn join(&mut self, other: Self) -> bool {
+        match (&self.entry, other.entry) {
+            (_, None) => false,
+            (None, Some(o)) => {
+                self.entry = Some(o);
+                true
+            }
+            (Some(mine), Some(o)) => {
+                if o > *mine {
+                    self.entry = Some(o);
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    fn join_ref(&mut self, other: &Self) -> bool {
+        match (&self.entry, &other.entry) {
+            (_, None) => false,
+            (Some(mine), Some(o)) if o <= mine => false,
+            (_, Some(o)) => {
+                self.entry = Some(o.clone());
+                true
+            }
+        }
+    }
+
+    fn leq(&self, other: &Self) -> bool {
+        self.entry <= other.entry
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.entry.is_none()
+    }
+}
+
+impl<V: Ord + Clone> DeltaCrdt for LWWRegister<V> {
+    type Version = LwwVersion;
+
+    fn version(&self) -> LwwVersion {
+        LwwVersion(self.entry.as_ref().map(|e| (e.timestamp, e.replica)))
+    }
+
+    /// The current write if it is newer than `version`'s, else an empty register.
+    fn delta_since(&self, version: &LwwVersion) -> Self {
+        match &self.entry {
+            Some(e) if Some((e.timestamp, e.replica)) > version.0 => self.clone(),
+            _ => LWWRegister::new(),
+        }
+    }
+}

@@ -1,0 +1,208 @@
+//! Multi-value register.
+
+use alloc::vec::Vec;
+
+use smallvec::SmallVec;
+
+use crate::set::{fresh_dot, insert_gaps};
+use crate::{CausalContext, DeltaCrdt, Dot, DotsExhausted, Lattice, ReplicaId};
+
+/// A multi-value register: concurrent writes are all kept, as siblings, until a write that
+/// has seen them replaces them. The application resolves conflicts by reading the siblings
+/// and writing the value it wants.
+///
+/// Built on dots like [`ORSet`](crate::ORSet): each write gets a fresh dot and retires the
+/// dots of every sibling it has seen.
+///
+/// ```
+/// use deltacrdt::{Lattice, MVRegister, ReplicaId};
+/// let (a, b) = (ReplicaId(1), ReplicaId(2));
+/// let mut x = MVRegister::new();
+/// let mut y = MVRegister::new();
+/// let dx = x.write(a, "blue").unwrap();
+/// let dy = y.write(b, "green").unwrap();
+/// x.join(dy);
+/// y.join(dx);
+/// assert_eq!(x.values().collect::<Vec<_>>(), vec![&"blue", &"green"]);
+/// let resolved = x.write(a, "teal").unwrap(); // has seen both siblings
+/// y.join(resolved);
+/// assert_eq!(y.values().collect::<Vec<_>>(), vec![&"teal"]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MVRegister<V> {
+    /// Sorted by dot; each dot appears once.
+    pub(crate) siblings: SmallVec<[(Dot, V); 1]>,
+    pub(crate) context: CausalContext,
+}
+
+impl<V> Default for MVRegister<V> {
+    fn default() -> Self {
+        MVRegister {
+            siblings: SmallVec::new(),
+            context: CausalContext::new(),
+        }
+    }
+}
+
+impl<V: Ord + Clone> MVRegister<V> {
+    /// An empty register.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Writes `value` on behalf of `replica`, replacing every sibling seen here; returns the delta.
+    ///
+    /// # Errors
+    /// [`DotsExhausted`] if `replica` has no sequence numbers left.
+    pub fn write(&mut self, replica: ReplicaId, value: V) -> Result<MVRegister<V>, DotsExhausted> {
+        let dot = fresh_dot(&self.context, replica)?;
+        let mut delta = MVRegister::new();
+        for (d, _) in &self.siblings {
+            delta.context.insert(*d);
+        }
+        delta.context.insert(dot);
+        delta.siblings.push((dot, value));
+        self.join_ref(&delta);
+        Ok(delta)
+    }
+
+    /// Removes every sibling seen here (the register reads as empty); returns the delta.
+    pub fn clear(&mut self) -> MVRegister<V> {
+        let mut delta = MVRegister::new();
+        for (d, _) in &self.siblings {
+            delta.context.insert(*d);
+        }
+        self.join_ref(&delta);
+        delta
+    }
+
+    /// The concurrent values, in the order of their dots (replica, then sequence number).
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &V> + '_ {
+        self.siblings.iter().map(|(_, v)| v)
+    }
+
+    /// The siblings with the dots that wrote them.
+    pub fn siblings(&self) -> &[(Dot, V)] {
+        &self.siblings
+    }
+
+    /// Whether there are concurrent values (more than one sibling).
+    pub fn is_conflicted(&self) -> bool {
+        self.siblings.len() > 1
+    }
+
+    /// Whether the register holds no value.
+    pub fn is_empty(&self) -> bool {
+        self.siblings.is_empty()
+    }
+
+    /// The causal context: every write this replica has seen.
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// Builds a register from raw parts, checking that dots are distinct and in `context`.
+    ///
+    /// # Errors
+    /// A message naming the broken invariant.
+    pub fn from_parts(siblings: Vec<(Dot, V)>, context: CausalContext) -> Result<Self, &'static str> {
+        let mut siblings: SmallVec<[(Dot, V); 1]> = siblings.into_iter().collect();
+        siblings.sort_by(|a, b| a.0.cmp(&b.0));
+        if siblings.windows(2).any(|w| w[0].0 == w[1].0) {
+            return Err("a dot holds two values");
+        }
+        if siblings.iter().any(|(d, _)| !context.contains(*d)) {
+            return Err("a dot is missing from the causal context");
+        }
+        Ok(MVRegister { siblings, context })
+    }
+
+    fn join_impl(&mut self, other: &Self) -> bool {
+        let mut merged: SmallVec<[(Dot, V); 1]> = SmallVec::new();
+        let (mut i, mut j) = (0, 0);
+        let (a, b) = (&self.siblings, &other.siblings);
+        let mut changed = false;
+        while i < a.len() || j < b.len() {
+            let next_a = a.get(i);
+            let next_b = b.get(j);
+            match (next_a, next_b) {
+                (Some(x), Some(y)) if x.0 == y.0 => {
+                    // Same event on both sides: the values agree unless a peer misbehaved;
+                    // keep the greater so the join stays commutative.
+                    if y.1 > x.1 {
+                        changed = true;
+                        merged.push(y.clone());
+                    } else {
+                        merged.push(x.clone());
+                    }
+                    i += 1;
+                    j += 1;
+                }
+                (Some(x), y) if y.is_none_or(|y| x.0 < y.0) => {
+                    if other.context.contains(x.0) {
+                        changed = true; // seen there and replaced
+                    } else {
+                        merged.push(x.clone());
+                    }
+                    i += 1;
+                }
+                (_, Some(y)) => {
+                    if !self.context.contains(y.0) {
+                        changed = true;
+                        merged.push(y.clone());
+                    }
+                    j += 1;
+                }
+                _ => unreachable!("loop condition guarantees one side is non-empty"),
+            }
+        }
+        self.siblings = merged;
+        changed |= self.context.join(&other.context);
+        changed
+    }
+}
+
+impl<V: Ord + Clone> Lattice for MVRegister<V> {
+    fn join(&mut self, other: Self) -> bool {
+        self.join_impl(&other)
+    }
+
+    fn join_ref(&mut self, other: &Self) -> bool {
+        self.join_impl(other)
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.siblings.is_empty() && self.context.is_empty()
+    }
+}
+
+impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
+    type Version = CausalContext;
+
+    fn version(&self) -> CausalContext {
+        self.context.clone()
+    }
+
+    /// The siblings whose dots `version` lacks, the writes it has not seen, and the replaced
+    /// writes it has seen (it may still hold them as siblings).
+    fn delta_since(&self, version: &CausalContext) -> Self {
+        let missing = self.context.difference(version);
+        let mut delta = MVRegister::new();
+        for s in &self.siblings {
+            if missing.contains(s.0) {
+                delta.siblings.push(s.clone());
+            }
+        }
+        let common = self.context.difference(&missing);
+        delta.context = missing;
+        for (r, first, last) in common.runs() {
+            let live = self
+                .siblings
+                .iter()
+                .filter(move |(d, _)| d.replica == r && d.seq >= first && d.seq <= last)
+                .map(|(d, _)| d.seq);
+            insert_gaps(&mut delta.context, r, first, last, live);
+        }
+        delta
+    }
+}

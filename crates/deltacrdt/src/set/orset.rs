@@ -1,0 +1,409 @@
+//! Add-wins observed-remove set.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::fmt;
+
+use smallvec::SmallVec;
+
+use crate::{CausalContext, DeltaCrdt, Dot, Lattice, ReplicaId};
+
+/// The dots currently supporting one element, sorted. Almost always exactly one.
+pub(crate) type Dots = SmallVec<[Dot; 1]>;
+
+/// An add-wins observed-remove set (AWSet) of elements `E`.
+///
+/// Each add creates a fresh dot for the element; a remove retires only the dots it has seen.
+/// So an add concurrent with a remove of the same element survives (add wins), a remove that
+/// observed an add removes it, and an element can be re-added after a remove. There are no
+/// tombstones and no per-element clocks: a removed element leaves only its dot in the causal
+/// context, which folds into one version-vector entry per replica.
+///
+/// Every mutator returns a delta, itself an `ORSet`, to ship to the other replicas; deltas
+/// join into delta groups and into states with the same [`Lattice::join`].
+///
+/// **Costs.** `add`, `remove` and `contains` are O(log n). Joining a delta of k entries costs
+/// O(k log n); joining two full states costs O((n + m) log n). Besides the element itself, a
+/// set holds one dot per element in the element map and the same dot (with a copy of the
+/// element) in a dot index, which lets removes, catch-up deltas and joins find elements by dot.
+///
+/// ```
+/// use deltacrdt::{Lattice, ORSet, ReplicaId};
+/// let (a, b) = (ReplicaId(1), ReplicaId(2));
+/// let mut x: ORSet<&str> = ORSet::new();
+/// x.add(a, "milk").unwrap();
+/// let mut y = x.clone();
+/// // Concurrently: x removes milk, y adds it again.
+/// let dx = x.remove(&"milk");
+/// let dy = y.add(b, "milk").unwrap();
+/// x.join(dy);
+/// y.join(dx);
+/// assert!(x.contains(&"milk")); // add wins
+/// assert_eq!(x, y);
+/// ```
+#[derive(Clone)]
+pub struct ORSet<E> {
+    pub(crate) entries: BTreeMap<E, Dots>,
+    pub(crate) index: BTreeMap<Dot, E>,
+    pub(crate) context: CausalContext,
+}
+
+/// A replica has used every dot it can name (2^64 - 1 events), or a peer claimed it had;
+/// nothing was changed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DotsExhausted {
+    /// The replica that cannot create another event.
+    pub replica: ReplicaId,
+}
+
+impl fmt::Display for DotsExhausted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "replica {} has no sequence numbers left (its context already holds seq 2^64 - 1); use a new replica id",
+            self.replica
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for DotsExhausted {}
+
+/// Inserts into `context` the numbers of `[first, last]` of `replica` that are not in `live`
+/// (ascending, all inside the range).
+pub(crate) fn insert_gaps(
+    context: &mut CausalContext,
+    replica: ReplicaId,
+    first: u64,
+    last: u64,
+    live: impl Iterator<Item = u64>,
+) {
+    let mut next = Some(first);
+    for seq in live {
+        if let Some(n) = next {
+            if seq > n {
+                context.insert_range(replica, n, seq - 1);
+            }
+        }
+        next = seq.checked_add(1);
+    }
+    if let Some(n) = next {
+        if n <= last {
+            context.insert_range(replica, n, last);
+        }
+    }
+}
+
+/// The next dot for `replica`, or an error when its sequence numbers are used up.
+pub(crate) fn fresh_dot(context: &CausalContext, replica: ReplicaId) -> Result<Dot, DotsExhausted> {
+    match context.max_seq(replica).checked_add(1) {
+        Some(seq) => Ok(Dot::new(replica, seq)),
+        None => Err(DotsExhausted { replica }),
+    }
+}
+
+impl<E> Default for ORSet<E> {
+    fn default() -> Self {
+        ORSet {
+            entries: BTreeMap::new(),
+            index: BTreeMap::new(),
+            context: CausalContext::new(),
+        }
+    }
+}
+
+impl<E: Ord> PartialEq for ORSet<E> {
+    fn eq(&self, other: &Self) -> bool {
+        // The index is derived from the entries.
+        self.context == other.context && self.entries == other.entries
+    }
+}
+
+impl<E: Ord> Eq for ORSet<E> {}
+
+impl<E: fmt::Debug> fmt::Debug for ORSet<E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ORSet")
+            .field("entries", &self.entries)
+            .field("context", &self.context)
+            .finish()
+    }
+}
+
+impl<E: Ord + Clone> ORSet<E> {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `element` on behalf of `replica`; returns the delta.
+    ///
+    /// The delta holds the element with a fresh dot and retires the element's older dots, so
+    /// the element is supported by exactly one dot afterwards.
+    ///
+    /// # Errors
+    /// [`DotsExhausted`] if `replica` has no sequence numbers left.
+    pub fn add(&mut self, replica: ReplicaId, element: E) -> Result<ORSet<E>, DotsExhausted> {
+        let delta = self.add_delta(replica, element)?;
+        self.join_ref(&delta);
+        Ok(delta)
+    }
+
+    /// The delta of [`add`](Self::add) without applying it.
+    ///
+    /// # Errors
+    /// [`DotsExhausted`] if `replica` has no sequence numbers left.
+    pub fn add_delta(&self, replica: ReplicaId, element: E) -> Result<ORSet<E>, DotsExhausted> {
+        let dot = fresh_dot(&self.context, replica)?;
+        let mut delta = ORSet::new();
+        if let Some(old) = self.entries.get(&element) {
+            for d in old {
+                delta.context.insert(*d);
+            }
+        }
+        delta.context.insert(dot);
+        delta.index.insert(dot, element.clone());
+        delta.entries.insert(element, smallvec::smallvec![dot]);
+        Ok(delta)
+    }
+
+    /// Adds many elements; returns one delta for all of them.
+    ///
+    /// # Errors
+    /// [`DotsExhausted`] if `replica` runs out of sequence numbers; the elements added before
+    /// that stay added and are in the state, but the returned error carries no delta, so
+    /// prefer `delta_since` to ship them.
+    pub fn add_all<I: IntoIterator<Item = E>>(
+        &mut self,
+        replica: ReplicaId,
+        elements: I,
+    ) -> Result<ORSet<E>, DotsExhausted> {
+        let mut group = ORSet::new();
+        for e in elements {
+            let d = self.add(replica, e)?;
+            group.join(d);
+        }
+        Ok(group)
+    }
+
+    /// Removes `element` (the adds this replica has seen of it); returns the delta, empty if
+    /// the element is absent.
+    pub fn remove(&mut self, element: &E) -> ORSet<E> {
+        let delta = self.remove_delta(element);
+        self.join_ref(&delta);
+        delta
+    }
+
+    /// The delta of [`remove`](Self::remove) without applying it.
+    pub fn remove_delta(&self, element: &E) -> ORSet<E> {
+        let mut delta = ORSet::new();
+        if let Some(dots) = self.entries.get(element) {
+            for d in dots {
+                delta.context.insert(*d);
+            }
+        }
+        delta
+    }
+
+    /// Removes every element this replica has seen; returns the delta.
+    pub fn clear(&mut self) -> ORSet<E> {
+        let mut delta = ORSet::new();
+        for d in self.index.keys() {
+            delta.context.insert(*d);
+        }
+        self.join_ref(&delta);
+        delta
+    }
+
+    /// Whether `element` is in the set.
+    pub fn contains(&self, element: &E) -> bool {
+        self.entries.contains_key(element)
+    }
+
+    /// The elements, in ascending order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &E> + DoubleEndedIterator + '_ {
+        self.entries.keys()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the set has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The dots supporting `element` (empty if absent). More than one only after concurrent adds.
+    pub fn dots_of(&self, element: &E) -> &[Dot] {
+        self.entries.get(element).map_or(&[], |d| d.as_slice())
+    }
+
+    /// The causal context: every add and remove event this replica has seen.
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// Number of live dots (equals `len()` unless concurrent adds left several dots on one element).
+    pub fn dot_count(&self) -> usize {
+        self.index.len()
+    }
+
+    /// Builds a set from raw parts, checking the invariants: every dot appears under one
+    /// element only, every element has at least one dot, and every dot is in `context`.
+    ///
+    /// # Errors
+    /// A message naming the broken invariant.
+    pub fn from_parts<I>(entries: I, context: CausalContext) -> Result<Self, &'static str>
+    where
+        I: IntoIterator<Item = (E, Vec<Dot>)>,
+    {
+        let mut set = ORSet {
+            entries: BTreeMap::new(),
+            index: BTreeMap::new(),
+            context,
+        };
+        for (e, mut dots) in entries {
+            if dots.is_empty() {
+                return Err("an element has no dots");
+            }
+            dots.sort_unstable();
+            dots.dedup();
+            for d in &dots {
+                if !set.context.contains(*d) {
+                    return Err("a dot is missing from the causal context");
+                }
+                if set.index.insert(*d, e.clone()).is_some() {
+                    return Err("a dot supports two elements");
+                }
+            }
+            if set.entries.insert(e, dots.into_iter().collect()).is_some() {
+                return Err("an element is listed twice");
+            }
+        }
+        Ok(set)
+    }
+
+    /// Removes `dot` from `element`'s dots; drops the element when none is left.
+    fn retire(&mut self, element: &E, dot: Dot) {
+        self.index.remove(&dot);
+        if let Some(dots) = self.entries.get_mut(element) {
+            dots.retain(|d| *d != dot);
+            if dots.is_empty() {
+                self.entries.remove(element);
+            }
+        }
+    }
+
+    /// Adds `dot` to `element`'s dots (kept sorted).
+    fn support(&mut self, element: E, dot: Dot) {
+        self.index.insert(dot, element.clone());
+        let dots = self.entries.entry(element).or_default();
+        if let Err(i) = dots.binary_search(&dot) {
+            dots.insert(i, dot);
+        }
+    }
+
+    /// Live dots of `self` inside `context` that `other` does not hold under the same element:
+    /// `other` has seen them and removed them.
+    fn removed_by(&self, other: &ORSet<E>) -> Vec<(Dot, E)> {
+        let mut out = Vec::new();
+        for (r, first, last) in other.context.runs() {
+            for (d, e) in self.index.range(Dot::new(r, first)..=Dot::new(r, last)) {
+                let kept = other.index.get(d).is_some_and(|oe| oe == e);
+                if !kept {
+                    out.push((*d, e.clone()));
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<E: Ord + Clone> Lattice for ORSet<E> {
+    fn join(&mut self, other: Self) -> bool {
+        let mut changed = false;
+        // Dots we hold that the other side has seen but no longer holds (under that element).
+        for (d, e) in self.removed_by(&other) {
+            self.retire(&e, d);
+            changed = true;
+        }
+        // Dots the other side holds that we have never seen.
+        for (e, dots) in other.entries {
+            for d in dots {
+                if !self.context.contains(d) {
+                    self.support(e.clone(), d);
+                    changed = true;
+                }
+            }
+        }
+        changed |= self.context.join(&other.context);
+        changed
+    }
+
+    fn join_ref(&mut self, other: &Self) -> bool {
+        let mut changed = false;
+        for (d, e) in self.removed_by(other) {
+            self.retire(&e, d);
+            changed = true;
+        }
+        for (d, e) in &other.index {
+            if !self.context.contains(*d) {
+                self.support(e.clone(), *d);
+                changed = true;
+            }
+        }
+        changed |= self.context.join(&other.context);
+        changed
+    }
+
+    fn is_bottom(&self) -> bool {
+        self.entries.is_empty() && self.context.is_empty()
+    }
+}
+
+impl<E: Ord + Clone> DeltaCrdt for ORSet<E> {
+    type Version = CausalContext;
+
+    /// The causal context: compact (one entry per replica) unless events arrived out of order.
+    fn version(&self) -> CausalContext {
+        self.context.clone()
+    }
+
+    /// The elements whose dots `version` lacks, plus the context events it lacks, plus the
+    /// removed dots it has seen (it may still hold their elements), all as runs of dots.
+    ///
+    /// Cost: one dot-index lookup per run of missing dots, plus a walk over this replica's
+    /// live dots that `version` already covers (to find removals between them).
+    fn delta_since(&self, version: &CausalContext) -> Self {
+        let missing = self.context.difference(version);
+        let mut delta = ORSet::new();
+        for (r, first, last) in missing.runs() {
+            for (d, e) in self.index.range(Dot::new(r, first)..=Dot::new(r, last)) {
+                delta.support(e.clone(), *d);
+            }
+        }
+        delta.context = missing;
+        // Dots both sides have seen that are not live here: `version`'s holder may still have
+        // their elements, so tell it they were removed.
+        let common = self.context.difference(&delta.context);
+        for (r, first, last) in common.runs() {
+            let live = self.index.range(Dot::new(r, first)..=Dot::new(r, last));
+            insert_gaps(&mut delta.context, r, first, last, live.map(|(d, _)| d.seq));
+        }
+        delta
+    }
+}
+
+impl<E: Ord + Clone> FromIterator<(ReplicaId, E)> for ORSet<E> {
+    /// Adds each `(replica, element)` in turn. Panics only if a replica exhausts 2^64 - 1
+    /// sequence numbers, which cannot happen when building from an iterator in memory.
+    fn from_iter<I: IntoIterator<Item = (ReplicaId, E)>>(iter: I) -> Self {
+        let mut s = ORSet::new();
+        for (r, e) in iter {
+            s.add(r, e).expect("sequence numbers exhausted");
+        }
+        s
+    }
+}
