@@ -56,6 +56,7 @@ pub mod codec;
 pub mod counter;
 pub mod register;
 pub mod set;
+pub mod sync;
 mod traits;
 
 pub use causal::{CausalContext, Causality, Dot, ReplicaId, VersionVector};

@@ -1,0 +1,139 @@
+//! How a session synchronizes: the strategy and the memory bounds.
+
+/// Which synchronization algorithm a [`Session`](super::Session) runs. Every strategy
+/// converges under loss, duplication and reordering; they differ in what they send.
+///
+/// The delta strategies follow the delta-interval algorithm of Almeida et al.: deltas are
+/// buffered with sequence numbers, each neighbour acknowledges the intervals it received, and a
+/// neighbour the buffer no longer covers is brought up to date by digest catch-up.
+///
+/// ```
+/// use deltacrdt::sync::Strategy;
+/// assert_eq!(Strategy::default(), Strategy::BpRr);
+/// assert!(Strategy::BpRr.avoids_back_propagation() && Strategy::BpRr.removes_redundancy());
+/// assert_eq!("classic-delta".parse::<Strategy>(), Ok(Strategy::ClassicDelta));
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Strategy {
+    /// Every tick, send the whole state to every neighbour (state-based anti-entropy).
+    FullState,
+    /// Delta intervals with acknowledgements; received deltas are buffered whole and may be
+    /// sent back to where they came from.
+    ClassicDelta,
+    /// Delta intervals, never sending a delta back to the neighbour it came from (BP).
+    BpOnly,
+    /// Delta intervals, buffering only the part of a received delta that was new (RR).
+    RrOnly,
+    /// Delta intervals with both BP and RR (Enes et al., ICDE 2019). The default.
+    #[default]
+    BpRr,
+    /// No buffer: every tick, send a digest (the version) to every neighbour, which answers
+    /// with exactly what the digest lacks.
+    DigestOnly,
+}
+
+impl Strategy {
+    /// All strategies, in the order reports list them.
+    pub const ALL: [Strategy; 6] = [
+        Strategy::FullState,
+        Strategy::ClassicDelta,
+        Strategy::BpOnly,
+        Strategy::RrOnly,
+        Strategy::BpRr,
+        Strategy::DigestOnly,
+    ];
+
+    /// A short stable name (`full-state`, `classic-delta`, `bp`, `rr`, `bp-rr`, `digest`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::FullState => "full-state",
+            Strategy::ClassicDelta => "classic-delta",
+            Strategy::BpOnly => "bp",
+            Strategy::RrOnly => "rr",
+            Strategy::BpRr => "bp-rr",
+            Strategy::DigestOnly => "digest",
+        }
+    }
+
+    /// Whether deltas are buffered and acknowledged (the delta-interval algorithm).
+    pub fn uses_delta_buffer(self) -> bool {
+        matches!(
+            self,
+            Strategy::ClassicDelta | Strategy::BpOnly | Strategy::RrOnly | Strategy::BpRr
+        )
+    }
+
+    /// Whether a buffered delta is never sent back to the neighbour it came from.
+    pub fn avoids_back_propagation(self) -> bool {
+        matches!(self, Strategy::BpOnly | Strategy::BpRr)
+    }
+
+    /// Whether only the new part of a received delta is buffered.
+    pub fn removes_redundancy(self) -> bool {
+        matches!(self, Strategy::RrOnly | Strategy::BpRr)
+    }
+}
+
+impl core::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing a [`Strategy`] from an unknown name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnknownStrategy;
+
+impl core::fmt::Display for UnknownStrategy {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(
+            "unknown strategy (expected full-state, classic-delta, bp, rr, bp-rr or digest)",
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UnknownStrategy {}
+
+impl core::str::FromStr for Strategy {
+    type Err = UnknownStrategy;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Strategy::ALL
+            .into_iter()
+            .find(|st| st.name() == s)
+            .ok_or(UnknownStrategy)
+    }
+}
+
+/// The settings of a [`Session`](super::Session).
+///
+/// ```
+/// use deltacrdt::sync::{Strategy, SyncConfig};
+/// let config = SyncConfig { max_buffer_bytes: 64 * 1024, ..SyncConfig::default() };
+/// assert_eq!(config.strategy, Strategy::BpRr);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct SyncConfig {
+    /// The synchronization algorithm.
+    pub strategy: Strategy,
+    /// The most encoded bytes the delta buffer may hold. Past it, the oldest deltas are
+    /// dropped and the neighbours that still needed them fall back to digest catch-up.
+    pub max_buffer_bytes: usize,
+    /// The most deltas the buffer may hold (same fallback as `max_buffer_bytes`).
+    pub max_buffer_deltas: usize,
+    /// Ticks to wait for an acknowledgement (or a digest) before sending the whole unacknowledged
+    /// interval again (or asking for the digest again). At least 1.
+    pub retransmit_ticks: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        SyncConfig {
+            strategy: Strategy::BpRr,
+            max_buffer_bytes: 1 << 20,
+            max_buffer_deltas: 4096,
+            retransmit_ticks: 3,
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! The wire format of sync messages.
+//!
+//! ```text
+//! byte 0      format version (1, as every encoding of the crate)
+//! byte 1      MESSAGE_TAG (32)
+//! bytes 2..10 sender incarnation, u64 little-endian
+//! byte 10     flags: 1 = ack, 2 = digest request, 4 = digest, 8 = delta (other bits: error)
+//! ack         acknowledged incarnation (u64 LE), start (varint), end (varint), start < end
+//! digest      length (varint), then the sender's version in the crate's binary format
+//! delta       start (varint), end (varint), start < end, length (varint), then the delta in
+//!             the crate's binary format
+//! ```
+//! Nothing may follow. A delta interval `start..end` names the sender's buffer sequence numbers
+//! it covers; `start == 0` marks a catch-up delta that holds everything up to `end`.
+
+use alloc::vec::Vec;
+
+use super::SyncError;
+use crate::codec::{read_header, write_len, write_varint, Binary, Reader, FORMAT_VERSION};
+use crate::{DecodeError, DecodeErrorKind};
+
+/// The type tag of a sync message (second byte), distinct from every CRDT and version tag.
+pub const MESSAGE_TAG: u8 = 32;
+
+const ACK: u8 = 1;
+const REQUEST_DIGEST: u8 = 2;
+const DIGEST: u8 = 4;
+const DELTA: u8 = 8;
+
+/// An acknowledgement of the interval `start..end` of the buffer of incarnation `incarnation`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ack {
+    pub incarnation: u64,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// A delta covering the sender's sequence numbers `start..end` (`start == 0`: catch-up).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DeltaPart<T> {
+    pub start: u64,
+    pub end: u64,
+    pub payload: T,
+}
+
+/// One sync message; every part is optional and idempotent.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Message<T, V> {
+    pub incarnation: u64,
+    pub ack: Option<Ack>,
+    pub request_digest: bool,
+    pub digest: Option<V>,
+    pub delta: Option<DeltaPart<T>>,
+}
+
+impl<T: Binary, V: Binary> Message<T, V> {
+    pub fn is_empty(&self) -> bool {
+        self.ack.is_none() && !self.request_digest && self.digest.is_none() && self.delta.is_none()
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(32);
+        out.push(FORMAT_VERSION);
+        out.push(MESSAGE_TAG);
+        out.extend_from_slice(&self.incarnation.to_le_bytes());
+        let flags = if self.ack.is_some() { ACK } else { 0 }
+            | if self.request_digest {
+                REQUEST_DIGEST
+            } else {
+                0
+            }
+            | if self.digest.is_some() { DIGEST } else { 0 }
+            | if self.delta.is_some() { DELTA } else { 0 };
+        out.push(flags);
+        if let Some(a) = &self.ack {
+            out.extend_from_slice(&a.incarnation.to_le_bytes());
+            write_varint(&mut out, a.start);
+            write_varint(&mut out, a.end);
+        }
+        if let Some(v) = &self.digest {
+            let bytes = v.to_bytes();
+            write_len(&mut out, bytes.len());
+            out.extend_from_slice(&bytes);
+        }
+        if let Some(d) = &self.delta {
+            write_varint(&mut out, d.start);
+            write_varint(&mut out, d.end);
+            let bytes = d.payload.to_bytes();
+            write_len(&mut out, bytes.len());
+            out.extend_from_slice(&bytes);
+        }
+        out
+    }
+
+    /// Decodes and checks a whole message; allocation stays proportional to `bytes.len()`.
+    pub fn decode(bytes: &[u8]) -> Result<Self, SyncError> {
+        let mut r = Reader::new(bytes);
+        read_header(&mut r, MESSAGE_TAG)?;
+        let incarnation = u64_le(&mut r)?;
+        let at = r.offset();
+        let flags = r.byte()?;
+        if flags & !(ACK | REQUEST_DIGEST | DIGEST | DELTA) != 0 {
+            return Err(r.error_at(at, DecodeErrorKind::InvalidTag(flags)).into());
+        }
+        let ack = if flags & ACK != 0 {
+            let incarnation = u64_le(&mut r)?;
+            let (start, end) = interval(&mut r)?;
+            Some(Ack {
+                incarnation,
+                start,
+                end,
+            })
+        } else {
+            None
+        };
+        let digest = if flags & DIGEST != 0 {
+            Some(nested::<V>(&mut r)?)
+        } else {
+            None
+        };
+        let delta = if flags & DELTA != 0 {
+            let (start, end) = interval(&mut r)?;
+            Some(DeltaPart {
+                start,
+                end,
+                payload: nested::<T>(&mut r)?,
+            })
+        } else {
+            None
+        };
+        r.finish()?;
+        Ok(Message {
+            incarnation,
+            ack,
+            request_digest: flags & REQUEST_DIGEST != 0,
+            digest,
+            delta,
+        })
+    }
+}
+
+fn u64_le(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(r.take(8)?);
+    Ok(u64::from_le_bytes(a))
+}
+
+fn interval(r: &mut Reader<'_>) -> Result<(u64, u64), SyncError> {
+    let start = r.varint()?;
+    let end = r.varint()?;
+    if start >= end {
+        return Err(SyncError::EmptyInterval { start, end });
+    }
+    Ok((start, end))
+}
+
+/// A length-prefixed value in the crate's binary format; error offsets count from the message start.
+fn nested<X: Binary>(r: &mut Reader<'_>) -> Result<X, DecodeError> {
+    let len = r.count(1)?;
+    let base = r.offset();
+    let slice = r.take(len)?;
+    X::from_bytes(slice).map_err(|mut e| {
+        e.offset += base;
+        e
+    })
+}

@@ -1,0 +1,694 @@
+//! The sans-IO anti-entropy session.
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+
+use super::message::{Ack, DeltaPart, Message};
+use super::{Measure, Strategy, SyncConfig, SyncError};
+use crate::codec::Binary;
+use crate::{DecodeError, DeltaCrdt, ReplicaId};
+
+/// Bytes to send to a neighbour, produced by [`Session::poll_transmit`].
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Transmit {
+    /// The neighbour to send to.
+    pub to: ReplicaId,
+    /// The message; hand it to the neighbour's [`Session::handle_message`].
+    pub bytes: Vec<u8>,
+    /// The payload units (see [`Measure`]) of the delta or state the message carries.
+    pub units: u64,
+}
+
+/// Traffic and progress counters for one neighbour, for dashboards and experiments.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NeighbourStats {
+    /// Messages sent to the neighbour.
+    pub messages_sent: u64,
+    /// Bytes sent to the neighbour.
+    pub bytes_sent: u64,
+    /// Payload units (see [`Measure`]) sent to the neighbour.
+    pub units_sent: u64,
+    /// Well-formed messages received from the neighbour.
+    pub messages_received: u64,
+    /// Bytes of well-formed messages received from the neighbour.
+    pub bytes_received: u64,
+    /// Payload units received from the neighbour.
+    pub units_received: u64,
+    /// Catch-up deltas sent to the neighbour in answer to its digests.
+    pub catch_ups_sent: u64,
+    /// The end of the last acknowledged interval of this session's buffer (`None`: unknown,
+    /// so the neighbour is brought up to date by digest catch-up).
+    pub acked: Option<u64>,
+}
+
+/// A delta waiting in the buffer until every neighbour has acknowledged it.
+#[derive(Clone, Debug)]
+struct Buffered<T> {
+    delta: T,
+    /// The neighbour it came from (only kept for back-propagation avoidance).
+    origin: Option<ReplicaId>,
+    bytes: usize,
+}
+
+/// What this session knows about one neighbour and owes it.
+#[derive(Clone, Debug)]
+struct Neighbour<V> {
+    /// The neighbour's incarnation, from its latest messages.
+    incarnation: Option<u64>,
+    /// Buffer sequence numbers below this are known to be at the neighbour.
+    acked: Option<u64>,
+    /// Sequence numbers below this have been sent (maybe not yet acknowledged).
+    sent_upto: u64,
+    /// When the interval starting at `acked` was last sent.
+    sent_at: u64,
+    /// End of a catch-up delta sent but not yet acknowledged: the buffer keeps what follows.
+    catch_up_end: Option<u64>,
+    /// When the neighbour's digest was last asked for.
+    requested_at: Option<u64>,
+    /// A sync round is due (set by `tick`).
+    round_due: bool,
+    /// An acknowledgement to send.
+    ack_due: Option<Ack>,
+    /// The neighbour asked for this session's digest.
+    digest_due: bool,
+    /// The neighbour's digest, to answer with a catch-up delta.
+    reply_to: Option<V>,
+    stats: NeighbourStats,
+}
+
+impl<V> Neighbour<V> {
+    fn new(acked: Option<u64>) -> Self {
+        Neighbour {
+            incarnation: None,
+            acked,
+            sent_upto: 0,
+            sent_at: 0,
+            catch_up_end: None,
+            requested_at: None,
+            round_due: false,
+            ack_due: None,
+            digest_due: false,
+            reply_to: None,
+            stats: NeighbourStats {
+                acked,
+                ..NeighbourStats::default()
+            },
+        }
+    }
+
+    fn has_work(&self) -> bool {
+        self.round_due || self.ack_due.is_some() || self.digest_due || self.reply_to.is_some()
+    }
+
+    /// Forgets what the neighbour was known to have (it restarted, maybe from older state).
+    fn reset(&mut self) {
+        self.acked = None;
+        self.stats.acked = None;
+        self.sent_upto = 0;
+        self.catch_up_end = None;
+        self.requested_at = None;
+        self.ack_due = None;
+    }
+
+    /// Records that everything below `end` is at the neighbour; progress restarts the
+    /// retransmission timer of what is still outstanding.
+    fn set_acked(&mut self, end: u64, now: u64) {
+        self.acked = Some(end);
+        self.stats.acked = Some(end);
+        self.sent_upto = self.sent_upto.max(end);
+        self.sent_at = now;
+        if self.catch_up_end.is_some_and(|c| c <= end) {
+            self.catch_up_end = None;
+        }
+    }
+}
+
+/// A sans-IO anti-entropy session: one replica's state plus everything needed to keep its
+/// neighbours in sync over an unreliable transport, with no sockets and no clock.
+///
+/// The methods fall in four groups, in the style of quinn-proto:
+/// - getters: [`state`](Self::state), [`stats`](Self::stats), [`lacking`](Self::lacking),
+///   [`buffer_len`](Self::buffer_len), ...;
+/// - input from the network: [`handle_message`](Self::handle_message);
+/// - commands from the application: [`update`](Self::update), [`apply_delta`](Self::apply_delta),
+///   [`add_neighbour`](Self::add_neighbour), [`remove_neighbour`](Self::remove_neighbour),
+///   [`tick`](Self::tick);
+/// - output: [`poll_transmit`](Self::poll_transmit), to call until it returns `None` after
+///   every input or command.
+///
+/// Every message is idempotent: loss, duplication and reordering cost traffic, never data.
+/// Time is counted in ticks; each tick starts a sync round with every neighbour.
+///
+/// **Incarnations.** Each run of a replica gets an incarnation number, which must grow
+/// across restarts (a restart counter stored with the state, or the start time). Peers use it to
+/// notice a restart, after which they bring the replica up to date by digest catch-up; messages
+/// from an older incarnation are ignored.
+///
+/// ```
+/// use deltacrdt::{sync::{Session, SyncConfig}, ORSet, ReplicaId};
+///
+/// let (a_id, b_id) = (ReplicaId(1), ReplicaId(2));
+/// let mut a = Session::new(a_id, 1, ORSet::<String>::new(), SyncConfig::default());
+/// let mut b = Session::new(b_id, 1, ORSet::<String>::new(), SyncConfig::default());
+/// a.add_neighbour(b_id);
+/// b.add_neighbour(a_id);
+///
+/// a.update(|s| s.add(a_id, "apple".to_string())).unwrap();
+/// b.update(|s| s.add(b_id, "pear".to_string())).unwrap();
+///
+/// // Drive both sessions over a perfect in-memory "network".
+/// for _ in 0..3 {
+///     a.tick();
+///     b.tick();
+///     loop {
+///         let mut idle = true;
+///         while let Some(t) = a.poll_transmit() {
+///             b.handle_message(a_id, &t.bytes).unwrap();
+///             idle = false;
+///         }
+///         while let Some(t) = b.poll_transmit() {
+///             a.handle_message(b_id, &t.bytes).unwrap();
+///             idle = false;
+///         }
+///         if idle { break; }
+///     }
+/// }
+/// assert_eq!(a.state(), b.state());
+/// assert_eq!(a.state().len(), 2);
+/// assert_eq!(a.lacking(b_id), Some(0));
+/// assert_eq!(a.buffer_len(), 0); // acknowledged deltas are dropped
+/// ```
+#[derive(Clone, Debug)]
+pub struct Session<T: DeltaCrdt> {
+    replica: ReplicaId,
+    incarnation: u64,
+    config: SyncConfig,
+    state: T,
+    /// The sequence number of the next buffered delta (starts at 1; 0 marks catch-up).
+    next_seq: u64,
+    /// The sequence number of `buffer[0]`.
+    first_seq: u64,
+    buffer: VecDeque<Buffered<T>>,
+    buffer_bytes: usize,
+    neighbours: BTreeMap<ReplicaId, Neighbour<T::Version>>,
+    now: u64,
+    rejected: u64,
+}
+
+impl<T> Session<T>
+where
+    T: DeltaCrdt + Binary + Measure,
+    T::Version: Binary,
+{
+    /// A session for `replica` in its `incarnation`, starting from `state`.
+    pub fn new(replica: ReplicaId, incarnation: u64, state: T, config: SyncConfig) -> Self {
+        Session {
+            replica,
+            incarnation,
+            config,
+            state,
+            next_seq: 1,
+            first_seq: 1,
+            buffer: VecDeque::new(),
+            buffer_bytes: 0,
+            neighbours: BTreeMap::new(),
+            now: 0,
+            rejected: 0,
+        }
+    }
+
+    /// A session restarted from bytes saved with [`persist`](Self::persist). The incarnation
+    /// must be greater than the one before the restart; neighbours then bring this replica up
+    /// to date, and it them, by digest catch-up.
+    ///
+    /// # Errors
+    /// The [`DecodeError`] of malformed bytes.
+    ///
+    /// ```
+    /// use deltacrdt::{sync::{Session, SyncConfig}, GCounter, ReplicaId};
+    /// let mut s = Session::new(ReplicaId(1), 1, GCounter::new(), SyncConfig::default());
+    /// s.update(|c| c.inc(ReplicaId(1), 3)).unwrap();
+    /// let saved = s.persist();
+    /// let back = Session::<GCounter>::restore(ReplicaId(1), 2, &saved, SyncConfig::default()).unwrap();
+    /// assert_eq!(back.state().value(), 3);
+    /// ```
+    pub fn restore(
+        replica: ReplicaId,
+        incarnation: u64,
+        bytes: &[u8],
+        config: SyncConfig,
+    ) -> Result<Self, DecodeError> {
+        Ok(Self::new(
+            replica,
+            incarnation,
+            T::from_bytes(bytes)?,
+            config,
+        ))
+    }
+
+    // ----- getters -----
+
+    /// This replica's id.
+    pub fn replica(&self) -> ReplicaId {
+        self.replica
+    }
+
+    /// This run's incarnation number.
+    pub fn incarnation(&self) -> u64 {
+        self.incarnation
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &SyncConfig {
+        &self.config
+    }
+
+    /// The replicated state.
+    pub fn state(&self) -> &T {
+        &self.state
+    }
+
+    /// The bytes to save for a restart: the state in the crate's binary format. Buffers and
+    /// acknowledgements are deliberately not saved; catch-up rebuilds what they were for.
+    pub fn persist(&self) -> Vec<u8> {
+        self.state.to_bytes()
+    }
+
+    /// The ticks elapsed.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    /// The neighbours, in ascending order.
+    pub fn neighbours(&self) -> impl Iterator<Item = ReplicaId> + '_ {
+        self.neighbours.keys().copied()
+    }
+
+    /// The traffic counters of a neighbour (`None` if it is not a neighbour).
+    pub fn stats(&self, neighbour: ReplicaId) -> Option<&NeighbourStats> {
+        self.neighbours.get(&neighbour).map(|n| &n.stats)
+    }
+
+    /// What the neighbour still lacks of this replica's state as far as its acknowledgements
+    /// tell, in payload units; `None` while unknown (a new, restarted or long-lagging
+    /// neighbour, being brought up to date by digest catch-up) or not a neighbour.
+    pub fn lacking(&self, neighbour: ReplicaId) -> Option<u64> {
+        let n = self.neighbours.get(&neighbour)?;
+        let acked = n.acked.filter(|a| *a >= self.first_seq)?;
+        Some(self.group_for(neighbour, acked).units())
+    }
+
+    /// How many deltas the buffer holds.
+    pub fn buffer_len(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// The encoded size of the deltas in the buffer.
+    pub fn buffer_bytes(&self) -> usize {
+        self.buffer_bytes
+    }
+
+    /// The sequence number the next buffered delta will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// How many messages [`handle_message`](Self::handle_message) refused.
+    pub fn rejected(&self) -> u64 {
+        self.rejected
+    }
+
+    // ----- commands -----
+
+    /// Applies a local mutation: `mutate` changes the state and returns the delta, as every
+    /// mutator of the crate does (`|s| s.add(me, x)`); the delta is buffered for the neighbours
+    /// and returned. `mutate` must leave the state unchanged when it fails.
+    ///
+    /// # Errors
+    /// Whatever `mutate` returns.
+    pub fn update<E>(&mut self, mutate: impl FnOnce(&mut T) -> Result<T, E>) -> Result<T, E> {
+        let delta = mutate(&mut self.state)?;
+        self.buffer_push(delta.clone(), None);
+        Ok(delta)
+    }
+
+    /// Joins a delta made elsewhere by this replica (for example decoded from an application's
+    /// own log) and buffers it for the neighbours; returns whether the state changed.
+    pub fn apply_delta(&mut self, delta: T) -> bool {
+        let changed = self.state.join_ref(&delta);
+        if changed {
+            self.buffer_push(delta, None);
+        }
+        changed
+    }
+
+    /// Adds a neighbour (no effect if it already is one). Unless this replica's state is still
+    /// empty, the neighbour is first brought up to date by digest catch-up.
+    pub fn add_neighbour(&mut self, neighbour: ReplicaId) {
+        if self.neighbours.contains_key(&neighbour) || neighbour == self.replica {
+            return;
+        }
+        // An empty state is trivially at the neighbour: only later deltas need sending.
+        let acked = (self.state.is_bottom() && self.config.strategy.uses_delta_buffer())
+            .then_some(self.next_seq);
+        self.neighbours.insert(neighbour, Neighbour::new(acked));
+    }
+
+    /// Removes a neighbour and what was kept for it; returns whether it was one.
+    pub fn remove_neighbour(&mut self, neighbour: ReplicaId) -> bool {
+        let was = self.neighbours.remove(&neighbour).is_some();
+        self.trim();
+        was
+    }
+
+    /// Advances time by one tick and starts a sync round with every neighbour.
+    pub fn tick(&mut self) {
+        self.now += 1;
+        for n in self.neighbours.values_mut() {
+            n.round_due = true;
+        }
+    }
+
+    // ----- input -----
+
+    /// Handles a message from `from`; returns whether the state changed.
+    ///
+    /// Messages from an older incarnation of `from` are ignored (`Ok(false)`).
+    ///
+    /// # Errors
+    /// A [`SyncError`] for a message that is malformed, comes from an unknown neighbour or
+    /// acknowledges what was never sent; the session and state are then unchanged.
+    pub fn handle_message(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
+        match self.check(from, bytes) {
+            Ok(Some(msg)) => Ok(self.apply(from, bytes.len(), msg)),
+            Ok(None) => Ok(false),
+            Err(e) => {
+                self.rejected += 1;
+                Err(e)
+            }
+        }
+    }
+
+    /// Decodes and validates without changing anything; `None` for a stale message.
+    fn check(
+        &self,
+        from: ReplicaId,
+        bytes: &[u8],
+    ) -> Result<Option<Message<T, T::Version>>, SyncError> {
+        let n = self
+            .neighbours
+            .get(&from)
+            .ok_or(SyncError::UnknownNeighbour(from))?;
+        let msg = Message::<T, T::Version>::decode(bytes)?;
+        if let Some(a) = &msg.ack {
+            if a.incarnation == self.incarnation && a.end > self.next_seq {
+                return Err(SyncError::AckBeyondSent {
+                    acked: a.end,
+                    next: self.next_seq,
+                });
+            }
+        }
+        if n.incarnation.is_some_and(|i| msg.incarnation < i) {
+            return Ok(None);
+        }
+        Ok(Some(msg))
+    }
+
+    fn apply(&mut self, from: ReplicaId, len: usize, msg: Message<T, T::Version>) -> bool {
+        let strategy = self.config.strategy;
+        let acks = strategy.uses_delta_buffer();
+        let units = msg.delta.as_ref().map_or(0, |d| d.payload.units());
+        let n = self.neighbours.get_mut(&from).expect("checked");
+        if n.incarnation != Some(msg.incarnation) {
+            if n.incarnation.is_some() {
+                // The neighbour restarted, maybe from older state: forget what it had.
+                n.reset();
+            }
+            n.incarnation = Some(msg.incarnation);
+        }
+        n.stats.messages_received += 1;
+        n.stats.bytes_received += len as u64;
+        n.stats.units_received += units;
+        if let Some(a) = msg.ack {
+            if a.incarnation == self.incarnation {
+                let contiguous = a.start == 0 || n.acked.is_some_and(|x| a.start <= x);
+                if contiguous && n.acked.is_none_or(|x| a.end > x) {
+                    n.set_acked(a.end, self.now);
+                }
+            }
+        }
+        if msg.request_digest {
+            n.digest_due = true;
+        }
+        if let Some(v) = msg.digest {
+            if strategy != Strategy::FullState {
+                n.reply_to = Some(v);
+            }
+        }
+        let mut changed = false;
+        if let Some(DeltaPart {
+            start,
+            end,
+            payload,
+        }) = msg.delta
+        {
+            if acks {
+                let ack = Ack {
+                    incarnation: msg.incarnation,
+                    start,
+                    end,
+                };
+                n.ack_due = Some(match n.ack_due {
+                    Some(prev) => merge_acks(prev, ack),
+                    None => ack,
+                });
+            }
+            changed = self.receive_delta(from, payload);
+        }
+        self.trim();
+        changed
+    }
+
+    /// Joins a received delta and buffers the part that was new here (RR) or all of it.
+    fn receive_delta(&mut self, from: ReplicaId, payload: T) -> bool {
+        let strategy = self.config.strategy;
+        if !strategy.uses_delta_buffer() {
+            return self.state.join(payload);
+        }
+        // RR: what the delta adds to the state, computed before joining.
+        let new_part = strategy
+            .removes_redundancy()
+            .then(|| payload.delta_since(&self.state.version()));
+        let changed = self.state.join_ref(&payload);
+        if changed {
+            let origin = strategy.avoids_back_propagation().then_some(from);
+            self.buffer_push(new_part.unwrap_or(payload), origin);
+        }
+        changed
+    }
+
+    // ----- output -----
+
+    /// The next message to send, if any. Call it until it returns `None` after every input
+    /// and command.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        loop {
+            let to = self
+                .neighbours
+                .iter()
+                .find(|(_, n)| n.has_work())
+                .map(|(id, _)| *id)?;
+            let msg = self.compose(to);
+            // Composing may have learnt that a neighbour has everything (BP).
+            self.trim();
+            let n = self.neighbours.get_mut(&to).expect("found above");
+            n.round_due = false;
+            n.ack_due = None;
+            n.digest_due = false;
+            n.reply_to = None;
+            if let Some(msg) = msg {
+                let units = msg.delta.as_ref().map_or(0, |d| d.payload.units());
+                let bytes = msg.encode();
+                n.stats.messages_sent += 1;
+                n.stats.bytes_sent += bytes.len() as u64;
+                n.stats.units_sent += units;
+                return Some(Transmit { to, bytes, units });
+            }
+        }
+    }
+
+    /// Builds the message due to `to`, updating what was sent; `None` if nothing is due.
+    fn compose(&mut self, to: ReplicaId) -> Option<Message<T, T::Version>> {
+        let strategy = self.config.strategy;
+        let rto = self.config.retransmit_ticks.max(1);
+        let (now, next_seq, first_seq) = (self.now, self.next_seq, self.first_seq);
+        let n = self.neighbours.get(&to)?;
+        let mut msg = Message {
+            incarnation: self.incarnation,
+            ack: n.ack_due,
+            request_digest: false,
+            digest: None,
+            delta: None,
+        };
+        let mut send_digest = n.digest_due;
+        if let Some(v) = &n.reply_to {
+            let payload = self.state.delta_since(v);
+            if !(strategy == Strategy::DigestOnly && payload.is_bottom()) {
+                msg.delta = Some(DeltaPart {
+                    start: 0,
+                    end: next_seq,
+                    payload,
+                });
+            }
+        } else if n.round_due {
+            match strategy {
+                Strategy::FullState => {
+                    if !self.state.is_bottom() {
+                        msg.delta = Some(DeltaPart {
+                            start: 0,
+                            end: next_seq,
+                            payload: self.state.clone(),
+                        });
+                    }
+                }
+                Strategy::DigestOnly => send_digest = true,
+                _ => match n.acked.filter(|a| *a >= first_seq) {
+                    None => {
+                        if n.requested_at.is_none_or(|t| now - t >= rto) {
+                            msg.request_digest = true;
+                            // Our digest lets the neighbour send us what we lack at once.
+                            send_digest = true;
+                        }
+                    }
+                    Some(acked) => msg.delta = self.next_interval(to, acked),
+                },
+            }
+        }
+        if send_digest {
+            msg.digest = Some(self.state.version());
+        }
+        let n = self.neighbours.get_mut(&to)?;
+        if msg.request_digest {
+            n.requested_at = Some(now);
+        }
+        if let Some(d) = &msg.delta {
+            if d.start == 0 && strategy.uses_delta_buffer() {
+                n.catch_up_end = Some(d.end);
+                n.stats.catch_ups_sent += 1;
+            }
+        }
+        (!msg.is_empty()).then_some(msg)
+    }
+
+    /// The delta interval due to `to`, whose acknowledgements reach `acked`: new deltas, or the
+    /// whole unacknowledged interval when its acknowledgement is overdue.
+    fn next_interval(&mut self, to: ReplicaId, acked: u64) -> Option<DeltaPart<T>> {
+        let rto = self.config.retransmit_ticks.max(1);
+        let (now, end) = (self.now, self.next_seq);
+        let n = self.neighbours.get(&to)?;
+        let overdue = n.sent_upto > acked && now - n.sent_at >= rto;
+        let start = if n.sent_upto <= acked || overdue {
+            acked
+        } else {
+            n.sent_upto
+        };
+        if start >= end {
+            return None;
+        }
+        let payload = self.group_for(to, start);
+        let n = self.neighbours.get_mut(&to)?;
+        n.sent_upto = end;
+        if payload.is_bottom() {
+            if start == acked {
+                // Everything unacknowledged came from `to` itself (BP): it has it already.
+                n.set_acked(end, now);
+            }
+            return None;
+        }
+        if start == acked {
+            n.sent_at = now;
+        }
+        Some(DeltaPart {
+            start,
+            end,
+            payload,
+        })
+    }
+
+    /// The join of the buffered deltas from `start` on, leaving out those that came from
+    /// `to` when avoiding back-propagation.
+    fn group_for(&self, to: ReplicaId, start: u64) -> T {
+        let bp = self.config.strategy.avoids_back_propagation();
+        let skip = usize::try_from(start.saturating_sub(self.first_seq)).unwrap_or(usize::MAX);
+        let mut group = T::default();
+        for b in self.buffer.iter().skip(skip) {
+            if !(bp && b.origin == Some(to)) {
+                group.join_ref(&b.delta);
+            }
+        }
+        group
+    }
+
+    fn buffer_push(&mut self, delta: T, origin: Option<ReplicaId>) {
+        if !self.config.strategy.uses_delta_buffer() || delta.is_bottom() {
+            return;
+        }
+        let bytes = delta.to_bytes().len();
+        self.buffer.push_back(Buffered {
+            delta,
+            origin,
+            bytes,
+        });
+        self.buffer_bytes += bytes;
+        self.next_seq += 1;
+        self.trim();
+    }
+
+    /// Drops the deltas every neighbour has (or that are past the memory bounds; the
+    /// neighbours that needed them then fall back to catch-up).
+    fn trim(&mut self) {
+        let floor = self
+            .neighbours
+            .values()
+            .filter_map(
+                |n| match (n.acked.filter(|a| *a >= self.first_seq), n.catch_up_end) {
+                    (Some(a), Some(c)) => Some(a.min(c)),
+                    (a, c) => a.or(c),
+                },
+            )
+            .min()
+            .unwrap_or(self.next_seq);
+        while self.first_seq < floor
+            || self.buffer.len() > self.config.max_buffer_deltas
+            || self.buffer_bytes > self.config.max_buffer_bytes
+        {
+            let Some(b) = self.buffer.pop_front() else {
+                break;
+            };
+            self.buffer_bytes -= b.bytes;
+            self.first_seq += 1;
+        }
+        if self.buffer.is_empty() {
+            self.first_seq = self.next_seq;
+        }
+    }
+}
+
+/// Two acknowledgements of one sender incarnation become one: their union when the intervals
+/// touch, else the one more likely to extend what the sender has (the lower start).
+fn merge_acks(a: Ack, b: Ack) -> Ack {
+    if a.incarnation != b.incarnation {
+        return if b.incarnation > a.incarnation { b } else { a };
+    }
+    if a.start <= b.end && b.start <= a.end {
+        Ack {
+            incarnation: a.incarnation,
+            start: a.start.min(b.start),
+            end: a.end.max(b.end),
+        }
+    } else if a.start < b.start {
+        a
+    } else {
+        b
+    }
+}
