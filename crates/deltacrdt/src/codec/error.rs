@@ -6,9 +6,13 @@ use core::fmt;
 ///
 /// ```
 /// use deltacrdt::{codec::Binary, GCounter};
+/// // Format 1, type GCounter, 5 entries... but no bytes follow.
 /// let err = GCounter::from_bytes(&[1, 1, 5]).unwrap_err();
-/// assert_eq!(err.offset, 3);
-/// assert_eq!(err.to_string(), "byte 3: input ends early (1 more byte needed)");
+/// assert_eq!(err.offset, 2);
+/// assert_eq!(err.to_string(), "byte 2: length 5 is larger than the remaining input");
+/// // The bytes of another type are named as such.
+/// let err = GCounter::from_bytes(&[1, 3, 0, 0]).unwrap_err();
+/// assert_eq!(err.to_string(), "byte 1: wrong type: expected GCounter, found ORSet");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct DecodeError {
@@ -88,7 +92,7 @@ impl fmt::Display for DecodeErrorKind {
             }
             DecodeErrorKind::WrongType { expected, found } => write!(
                 f,
-                "expected a {expected} but the bytes hold a {}",
+                "wrong type: expected {expected}, found {}",
                 crate::codec::type_name(*found)
             ),
             DecodeErrorKind::NonCanonicalVarint => write!(f, "integer is encoded with more bytes than needed"),

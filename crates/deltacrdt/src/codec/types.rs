@@ -95,7 +95,7 @@ impl Codec for CausalContext {
         }
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let n = r.count(12)?;
+        let n = r.count(11)?;
         let mut replicas = Vec::with_capacity(n);
         let mut prev = None;
         for _ in 0..n {

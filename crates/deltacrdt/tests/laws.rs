@@ -1,0 +1,363 @@
+//! Property tests: the lattice laws, delta mutators, catch-up and the binary format, for every
+//! CRDT type, over random histories on three replicas.
+
+mod support;
+
+use deltacrdt::{
+    Binary, CausalContext, DeltaCrdt, Dot, GCounter, LWWRegister, Lattice, MVRegister, ORSet,
+    PNCounter,
+};
+use quickcheck::{quickcheck, TestResult};
+use support::{join_all, run, SplitMix, Step, Subject, REPLICAS};
+
+/// Type-specific minimality: every piece of `delta` is something `b` lacks.
+trait Minimal: Subject
+where
+    Self::Version: Binary + std::fmt::Debug,
+{
+    fn only_news(delta: &Self, a: &Self, b: &Self) -> bool;
+}
+
+impl Minimal for GCounter {
+    fn only_news(delta: &Self, _: &Self, b: &Self) -> bool {
+        delta.counts().iter().all(|(r, n)| n > b.count_of(r))
+    }
+}
+
+impl Minimal for PNCounter {
+    fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
+        GCounter::only_news(delta.increments(), a.increments(), b.increments())
+            && GCounter::only_news(delta.decrements(), a.decrements(), b.decrements())
+    }
+}
+
+impl Minimal for LWWRegister<u8> {
+    fn only_news(delta: &Self, _: &Self, b: &Self) -> bool {
+        delta.is_bottom() || delta.entry() > b.entry()
+    }
+}
+
+/// For causal types: store dots are unseen at `b`; context dots are unseen at `b` or are
+/// removals (dead at `a`) that `b` may still hold.
+fn causal_only_news(
+    store: impl Iterator<Item = Dot>,
+    ctx: &CausalContext,
+    a_live: &dyn Fn(Dot) -> bool,
+    b_ctx: &CausalContext,
+) -> bool {
+    let store_ok = store.into_iter().collect::<Vec<_>>().iter().all(|d| !b_ctx.contains(*d));
+    let ctx_ok = ctx.dots().all(|d| !b_ctx.contains(d) || !a_live(d));
+    store_ok && ctx_ok
+}
+
+impl Minimal for ORSet<u8> {
+    fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
+        let store = delta.iter().flat_map(|e| delta.dots_of(e).to_vec());
+        let a_live = |d: Dot| a.iter().any(|e| a.dots_of(e).contains(&d));
+        causal_only_news(store, delta.context(), &a_live, b.context())
+    }
+}
+
+impl Minimal for MVRegister<u8> {
+    fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
+        let store = delta.siblings().iter().map(|(d, _)| *d);
+        let a_live = |d: Dot| a.siblings().iter().any(|(x, _)| *x == d);
+        causal_only_news(store, delta.context(), &a_live, b.context())
+    }
+}
+
+fn operands<T: Subject>(w: &support::World<T>) -> Vec<T>
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let mut xs = w.replicas.clone();
+    xs.extend(w.deltas.iter().rev().take(3).map(|(_, d)| d.clone()));
+    xs.push(T::default());
+    xs
+}
+
+fn join_is_idempotent<T: Subject>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    operands(&w).into_iter().all(|x| {
+        let mut y = x.clone();
+        let changed = y.join(x.clone());
+        !changed && y == x
+    })
+}
+
+fn join_is_commutative<T: Subject>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let xs = operands(&w);
+    xs.iter()
+        .all(|a| xs.iter().all(|b| a.joined(b) == b.joined(a)))
+}
+
+fn join_is_associative<T: Subject>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let xs = operands(&w);
+    xs.iter().all(|a| {
+        xs.iter().all(|b| {
+            xs.iter()
+                .all(|c| a.joined(b).joined(c) == a.joined(&b.joined(c)))
+        })
+    })
+}
+
+fn join_reports_change_exactly<T: Subject>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let xs = operands(&w);
+    xs.iter().all(|a| {
+        xs.iter().all(|b| {
+            let mut by_value = a.clone();
+            let changed = by_value.join(b.clone());
+            let mut by_ref = a.clone();
+            let changed_ref = by_ref.join_ref(b);
+            by_value == by_ref
+                && changed == (by_value != *a)
+                && changed_ref == changed
+                && a.leq(&by_value)
+                && b.leq(&by_value)
+        })
+    })
+}
+
+fn deltas_in_any_order_with_duplicates_match_state_merge<T: Subject>(
+    steps: Vec<Step<T::Op>>,
+    seed: u64,
+) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let expected = join_all(w.replicas.iter().cloned());
+    let mut rng = SplitMix(seed);
+    let mut msgs: Vec<T> = w.deltas.iter().map(|(_, d)| d.clone()).collect();
+    let extra = msgs.len() / 2;
+    for _ in 0..extra {
+        let i = rng.below(msgs.len());
+        msgs.push(msgs[i].clone());
+    }
+    for i in (1..msgs.len()).rev() {
+        let j = rng.below(i + 1);
+        msgs.swap(i, j);
+    }
+    // Deliver some directly and some packed into delta groups.
+    let mut r = T::default();
+    let mut group = T::default();
+    for m in msgs {
+        if rng.below(3) == 0 {
+            group.join(m);
+        } else {
+            r.join(m);
+        }
+    }
+    r.join(group);
+    r == expected
+}
+
+fn delta_since_brings_up_to_date<T: Subject>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let xs = operands(&w);
+    xs.iter().all(|a| {
+        xs.iter().all(|b| {
+            let mut caught_up = b.clone();
+            caught_up.join(a.delta_since(&b.version()));
+            caught_up == b.joined(a)
+        })
+    })
+}
+
+fn delta_since_is_minimal<T: Minimal>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let xs = operands(&w);
+    xs.iter().all(|a| {
+        a.delta_since(&a.version()).is_bottom()
+            && xs.iter().all(|b| {
+                let d = a.delta_since(&b.version());
+                let nothing_new = a.leq(b);
+                d.leq(a)
+                    && T::only_news(&d, a, b)
+                    && (!nothing_new || T::only_news(&d, a, b) && a.joined(b) == *b)
+            })
+    })
+}
+
+fn lossy_channel_converges_after_catch_up<T: Subject>(steps: Vec<Step<T::Op>>, seed: u64) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    // Only the operations of the history; delivery is decided by the channel.
+    let mut rng = SplitMix(seed);
+    let mut replicas = vec![T::default(); REPLICAS];
+    let mut clocks = vec![deltacrdt::HybridClock::new(); REPLICAS];
+    let mut in_flight: Vec<(usize, Vec<u8>)> = Vec::new();
+    let mut all = T::default();
+    for step in &steps {
+        if let Step::Op { at, op } = step {
+            let d = replicas[*at].apply(*at, &mut clocks[*at], op);
+            all.join_ref(&d);
+            let bytes = d.to_bytes();
+            for to in 0..REPLICAS {
+                if to == *at {
+                    continue;
+                }
+                match rng.below(10) {
+                    0..=2 => {}                                              // lost
+                    3 => in_flight.extend([(to, bytes.clone()), (to, bytes.clone())]), // duplicated
+                    _ => in_flight.push((to, bytes.clone())),
+                }
+            }
+        }
+        // Deliver a random message now and then, out of order.
+        if !in_flight.is_empty() && rng.below(2) == 0 {
+            let (to, bytes) = in_flight.swap_remove(rng.below(in_flight.len()));
+            replicas[to].join(T::from_bytes(&bytes).expect("own encoding decodes"));
+        }
+    }
+    // Whatever is still in flight arrives in random order.
+    while !in_flight.is_empty() {
+        let (to, bytes) = in_flight.swap_remove(rng.below(in_flight.len()));
+        replicas[to].join(T::from_bytes(&bytes).expect("own encoding decodes"));
+    }
+    // Catch-up: one round along a line and back, with versions and deltas as bytes.
+    let order: Vec<(usize, usize)> = (0..REPLICAS - 1)
+        .map(|i| (i, i + 1))
+        .chain((0..REPLICAS - 1).rev().map(|i| (i + 1, i)))
+        .collect();
+    for (from, to) in order {
+        let version = T::Version::from_bytes(&replicas[to].version().to_bytes()).unwrap();
+        let delta = T::from_bytes(&replicas[from].delta_since(&version).to_bytes()).unwrap();
+        replicas[to].join(delta);
+    }
+    // Converged, and nothing made anywhere was lost.
+    replicas.iter().all(|r| *r == replicas[0]) && all.leq(&replicas[0]) && replicas[0] == all
+}
+
+fn encoding_round_trips_and_is_canonical<T: Subject>(steps: Vec<Step<T::Op>>) -> bool
+where
+    T::Version: Binary + std::fmt::Debug + PartialEq,
+{
+    let w = run::<T>(&steps);
+    let xs = operands(&w);
+    let states_ok = xs.iter().all(|x| {
+        let bytes = x.to_bytes();
+        T::from_bytes(&bytes).as_ref() == Ok(x)
+            && T::Version::from_bytes(&x.version().to_bytes()).as_ref() == Ok(&x.version())
+    });
+    let canonical = xs.iter().all(|a| {
+        xs.iter()
+            .all(|b| a.joined(b).to_bytes() == b.joined(a).to_bytes())
+    });
+    states_ok && canonical
+}
+
+fn corrupted_encodings_never_panic<T: Subject>(
+    steps: Vec<Step<T::Op>>,
+    edits: Vec<(usize, u8, u8)>,
+) -> bool
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    let w = run::<T>(&steps);
+    let mut ok = true;
+    for x in operands(&w) {
+        let mut bytes = x.to_bytes();
+        for &(pos, val, kind) in &edits {
+            let p = pos % (bytes.len() + 1);
+            match kind % 3 {
+                0 if p < bytes.len() => bytes[p] = val,
+                1 => bytes.insert(p, val),
+                _ if p < bytes.len() => {
+                    bytes.remove(p);
+                }
+                _ => {}
+            }
+        }
+        // Whatever decodes is a valid value whose encoding is exactly the input.
+        if let Ok(v) = T::from_bytes(&bytes) {
+            ok &= v.to_bytes() == bytes;
+        }
+        if let Ok(v) = T::Version::from_bytes(&bytes) {
+            ok &= v.to_bytes() == bytes;
+        }
+    }
+    ok
+}
+
+fn arbitrary_bytes_never_panic<T: Subject>(body: Vec<u8>, tag: u8) -> TestResult
+where
+    T::Version: Binary + std::fmt::Debug,
+{
+    // Half the time, give the input a valid header so decoding gets past it.
+    let mut bytes = if tag % 2 == 0 {
+        vec![deltacrdt::codec::FORMAT_VERSION, T::TAG]
+    } else {
+        Vec::new()
+    };
+    bytes.extend(body);
+    if let Ok(v) = T::from_bytes(&bytes) {
+        if v.to_bytes() != bytes {
+            return TestResult::error("decoded value re-encodes differently");
+        }
+    }
+    let _ = T::Version::from_bytes(&bytes);
+    TestResult::passed()
+}
+
+macro_rules! laws {
+    ($module:ident, $t:ty) => {
+        mod $module {
+            use super::*;
+            type T = $t;
+            type S = Vec<Step<<T as Subject>::Op>>;
+
+            quickcheck! {
+                fn join_is_idempotent(s: S) -> bool { super::join_is_idempotent::<T>(s) }
+                fn join_is_commutative(s: S) -> bool { super::join_is_commutative::<T>(s) }
+                fn join_is_associative(s: S) -> bool { super::join_is_associative::<T>(s) }
+                fn join_reports_change_exactly(s: S) -> bool { super::join_reports_change_exactly::<T>(s) }
+                fn deltas_in_any_order_with_duplicates_match_state_merge(s: S, seed: u64) -> bool {
+                    super::deltas_in_any_order_with_duplicates_match_state_merge::<T>(s, seed)
+                }
+                fn delta_since_brings_up_to_date(s: S) -> bool { super::delta_since_brings_up_to_date::<T>(s) }
+                fn delta_since_is_minimal(s: S) -> bool { super::delta_since_is_minimal::<T>(s) }
+                fn lossy_channel_converges_after_catch_up(s: S, seed: u64) -> bool {
+                    super::lossy_channel_converges_after_catch_up::<T>(s, seed)
+                }
+                fn encoding_round_trips_and_is_canonical(s: S) -> bool {
+                    super::encoding_round_trips_and_is_canonical::<T>(s)
+                }
+                fn corrupted_encodings_never_panic(s: S, edits: Vec<(usize, u8, u8)>) -> bool {
+                    super::corrupted_encodings_never_panic::<T>(s, edits)
+                }
+                fn arbitrary_bytes_never_panic(body: Vec<u8>, tag: u8) -> TestResult {
+                    super::arbitrary_bytes_never_panic::<T>(body, tag)
+                }
+            }
+        }
+    };
+}
+
+laws!(gcounter, GCounter);
+laws!(pncounter, PNCounter);
+laws!(orset, ORSet<u8>);
+laws!(lww_register, LWWRegister<u8>);
+laws!(mv_register, MVRegister<u8>);

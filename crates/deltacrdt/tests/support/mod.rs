@@ -1,0 +1,264 @@
+//! Shared machinery for the property tests: random histories of operations on three replicas
+//! with random (partial, duplicated, reordered) exchanges, for every CRDT type.
+#![allow(dead_code)]
+
+use std::fmt::Debug;
+
+use deltacrdt::{
+    Binary, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
+    ReplicaId,
+};
+use quickcheck::{Arbitrary, Gen};
+
+pub const REPLICAS: usize = 3;
+
+pub fn rid(i: usize) -> ReplicaId {
+    // Large, irregular ids so nothing depends on small ids.
+    ReplicaId(0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1))
+}
+
+/// A CRDT type under test, with its operations.
+pub trait Subject: DeltaCrdt + Binary + Debug + 'static
+where
+    Self::Version: Binary + Debug,
+{
+    type Op: Arbitrary + Debug + Clone;
+    /// Applies `op` at replica `i` and returns the delta it produced.
+    fn apply(&mut self, i: usize, clock: &mut HybridClock, op: &Self::Op) -> Self;
+}
+
+#[derive(Clone, Debug)]
+pub enum CounterOp {
+    Inc(u8),
+    Dec(u8),
+}
+
+impl Arbitrary for CounterOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if bool::arbitrary(g) {
+            CounterOp::Inc(u8::arbitrary(g))
+        } else {
+            CounterOp::Dec(u8::arbitrary(g))
+        }
+    }
+}
+
+impl Subject for GCounter {
+    type Op = u8;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &u8) -> Self {
+        self.inc(rid(i), u64::from(*op)).unwrap()
+    }
+}
+
+impl Subject for PNCounter {
+    type Op = CounterOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &CounterOp) -> Self {
+        match op {
+            CounterOp::Inc(n) => self.inc(rid(i), u64::from(*n)).unwrap(),
+            CounterOp::Dec(n) => self.dec(rid(i), u64::from(*n)).unwrap(),
+        }
+    }
+}
+
+/// Set operations over a small universe so that adds and removes collide often.
+#[derive(Clone, Debug)]
+pub enum SetOp {
+    Add(u8),
+    Remove(u8),
+    Clear,
+}
+
+impl Arbitrary for SetOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let e = u8::arbitrary(g) % 8;
+        match u8::arbitrary(g) % 10 {
+            0..=5 => SetOp::Add(e),
+            6..=8 => SetOp::Remove(e),
+            _ => SetOp::Clear,
+        }
+    }
+}
+
+impl Subject for ORSet<u8> {
+    type Op = SetOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &SetOp) -> Self {
+        match op {
+            SetOp::Add(e) => self.add(rid(i), *e).unwrap(),
+            SetOp::Remove(e) => self.remove(e),
+            SetOp::Clear => self.clear(),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Write {
+    pub wall_ms: u8,
+    pub value: u8,
+}
+
+impl Arbitrary for Write {
+    fn arbitrary(g: &mut Gen) -> Self {
+        Write {
+            wall_ms: u8::arbitrary(g) % 16,
+            value: u8::arbitrary(g),
+        }
+    }
+}
+
+impl Subject for LWWRegister<u8> {
+    type Op = Write;
+    fn apply(&mut self, i: usize, clock: &mut HybridClock, op: &Write) -> Self {
+        self.set_with_clock(clock, u64::from(op.wall_ms), rid(i), op.value)
+            .unwrap()
+    }
+}
+
+#[derive(Clone, Debug)]
+pub enum MvOp {
+    Write(u8),
+    Clear,
+}
+
+impl Arbitrary for MvOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if u8::arbitrary(g) % 8 == 0 {
+            MvOp::Clear
+        } else {
+            MvOp::Write(u8::arbitrary(g) % 16)
+        }
+    }
+}
+
+impl Subject for MVRegister<u8> {
+    type Op = MvOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &MvOp) -> Self {
+        match op {
+            MvOp::Write(v) => self.write(rid(i), *v).unwrap(),
+            MvOp::Clear => self.clear(),
+        }
+    }
+}
+
+/// One step of a history.
+#[derive(Clone, Debug)]
+pub enum Step<O> {
+    /// Replica `at` applies an operation.
+    Op { at: usize, op: O },
+    /// `to` receives a delta that `from` produced earlier (by index, wrapping), possibly again.
+    Deliver { from: usize, to: usize, which: usize },
+    /// `to` receives `from`'s whole state.
+    Full { from: usize, to: usize },
+    /// `to` catches up from `from` with `delta_since(to.version())`.
+    CatchUp { from: usize, to: usize },
+}
+
+impl<O: Arbitrary> Arbitrary for Step<O> {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let from = usize::arbitrary(g) % REPLICAS;
+        let to = usize::arbitrary(g) % REPLICAS;
+        match u8::arbitrary(g) % 10 {
+            0..=4 => Step::Op {
+                at: from,
+                op: O::arbitrary(g),
+            },
+            5..=7 => Step::Deliver {
+                from,
+                to,
+                which: usize::arbitrary(g),
+            },
+            8 => Step::Full { from, to },
+            _ => Step::CatchUp { from, to },
+        }
+    }
+
+    fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+        match self {
+            Step::Op { at, op } => {
+                let at = *at;
+                Box::new(op.shrink().map(move |op| Step::Op { at, op }))
+            }
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+/// The outcome of running a history.
+#[derive(Clone, Debug)]
+pub struct World<T> {
+    pub replicas: Vec<T>,
+    /// Every delta produced, with the replica that produced it.
+    pub deltas: Vec<(usize, T)>,
+    /// The state of each replica right after each of its operations (for inflation checks).
+    pub clocks: Vec<HybridClock>,
+}
+
+pub fn run<T: Subject>(steps: &[Step<T::Op>]) -> World<T>
+where
+    T::Version: Binary + Debug,
+{
+    let mut w = World {
+        replicas: vec![T::default(); REPLICAS],
+        deltas: Vec::new(),
+        clocks: vec![HybridClock::new(); REPLICAS],
+    };
+    for step in steps {
+        match step {
+            Step::Op { at, op } => {
+                let before = w.replicas[*at].clone();
+                let d = w.replicas[*at].apply(*at, &mut w.clocks[*at], op);
+                // Every mutator's delta inflates the state and explains the change exactly.
+                assert!(before.leq(&w.replicas[*at]), "mutator deflated the state");
+                assert_eq!(before.joined(&d), w.replicas[*at], "state != before ⊔ delta");
+                w.deltas.push((*at, d));
+            }
+            Step::Deliver { from, to, which } => {
+                let mine: Vec<&T> = w
+                    .deltas
+                    .iter()
+                    .filter(|(p, _)| p == from)
+                    .map(|(_, d)| d)
+                    .collect();
+                if !mine.is_empty() {
+                    let d = mine[which % mine.len()].clone();
+                    w.replicas[*to].join(d);
+                }
+            }
+            Step::Full { from, to } => {
+                let s = w.replicas[*from].clone();
+                w.replicas[*to].join(s);
+            }
+            Step::CatchUp { from, to } => {
+                let v = w.replicas[*to].version();
+                let d = w.replicas[*from].delta_since(&v);
+                w.replicas[*to].join(d);
+            }
+        }
+    }
+    w
+}
+
+/// The join of everything.
+pub fn join_all<T: Lattice>(items: impl IntoIterator<Item = T>) -> T {
+    let mut acc = T::default();
+    for x in items {
+        acc.join(x);
+    }
+    acc
+}
+
+/// A small deterministic PRNG for shuffles inside a property (seeded by quickcheck).
+pub struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
