@@ -7,8 +7,7 @@
 use std::fmt::Debug;
 
 use deltacrdt::{
-    Binary, DeltaCrdt, GCounter, HybridClock, LWWRegister, MVRegister, ORSet, PNCounter,
-    ReplicaId,
+    Binary, DeltaCrdt, GCounter, HybridClock, LWWRegister, MVRegister, ORSet, PNCounter, ReplicaId,
 };
 
 const REPLICAS: usize = 3;
@@ -196,7 +195,9 @@ fn main() {
     ];
 
     println!("Three replicas per type: lossy (20% lost, 10% duplicated, reordered) channel,");
-    println!("a partition of replica 2 for 25 of 60 steps, then catch-up with version()/delta_since.\n");
+    println!(
+        "a partition of replica 2 for 25 of 60 steps, then catch-up with version()/delta_since.\n"
+    );
     println!(
         "{:<12} {:>8} {:>10} {:>12} {:>8} {:>6} {:>6} {:>9}  converged to",
         "type", "deltas B", "full st. B", "catch-up B", "ratio", "lost", "dup", "diverged"

@@ -59,7 +59,7 @@ pub mod set;
 pub mod sync;
 mod traits;
 
-pub use causal::{CausalContext, Causality, Dot, ReplicaId, VersionVector};
+pub use causal::{CausalContext, CausalVersion, Causality, Dot, ReplicaId, VersionVector};
 pub use codec::{Binary, Codec, DecodeError, DecodeErrorKind};
 pub use counter::{CounterOverflow, GCounter, PNCounter, PNVersion};
 pub use register::{

@@ -40,7 +40,9 @@ impl CausalContext {
 
     /// Whether `dot` has been seen.
     pub fn contains(&self, dot: Dot) -> bool {
-        self.replicas.get(&dot.replica).is_some_and(|s| s.contains(dot.seq))
+        self.replicas
+            .get(&dot.replica)
+            .is_some_and(|s| s.contains(dot.seq))
     }
 
     /// Records `dot` as seen; returns whether it was new. Dots with sequence number 0 are
@@ -49,7 +51,10 @@ impl CausalContext {
         if dot.seq == 0 {
             return false;
         }
-        self.replicas.entry(dot.replica).or_default().insert(dot.seq)
+        self.replicas
+            .entry(dot.replica)
+            .or_default()
+            .insert(dot.seq)
     }
 
     /// Records `first..=last` of `replica` as seen; returns whether anything was new.
@@ -57,7 +62,10 @@ impl CausalContext {
         if first == 0 || first > last {
             return false;
         }
-        self.replicas.entry(replica).or_default().insert_range(first, last)
+        self.replicas
+            .entry(replica)
+            .or_default()
+            .insert_range(first, last)
     }
 
     /// The highest sequence number seen from `replica` (0 if none).
@@ -107,9 +115,10 @@ impl CausalContext {
 
     /// Whether every dot of `other` is in `self`.
     pub fn includes(&self, other: &CausalContext) -> bool {
-        other.replicas.iter().all(|(r, s)| {
-            s.is_empty() || self.replicas.get(r).is_some_and(|m| m.includes(s))
-        })
+        other
+            .replicas
+            .iter()
+            .all(|(r, s)| s.is_empty() || self.replicas.get(r).is_some_and(|m| m.includes(s)))
     }
 
     /// The compact part: per replica, the highest sequence number seen contiguously from 1.
@@ -157,7 +166,6 @@ impl CausalContext {
     pub fn is_empty(&self) -> bool {
         self.replicas.values().all(SeqSet::is_empty)
     }
-
 }
 
 impl From<&VersionVector> for CausalContext {

@@ -7,8 +7,11 @@
 mod context;
 mod dot;
 pub(crate) mod seq_set;
+mod version;
 mod version_vector;
 
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
+pub use version::CausalVersion;
+pub(crate) use version::{toggle, LiveDigests};
 pub use version_vector::{Causality, VersionVector};

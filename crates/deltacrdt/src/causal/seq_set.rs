@@ -29,7 +29,9 @@ impl SeqSet {
 
     pub(crate) fn is_canonical(runs: &[(u64, u64)]) -> bool {
         runs.iter().all(|&(s, e)| s >= 1 && s <= e)
-            && runs.windows(2).all(|w| w[0].1.checked_add(1).is_some_and(|n| n < w[1].0))
+            && runs
+                .windows(2)
+                .all(|w| w[0].1.checked_add(1).is_some_and(|n| n < w[1].0))
     }
 
     #[cfg(test)]
@@ -55,9 +57,9 @@ impl SeqSet {
 
     /// Number of sequence numbers in the set, saturating at `u64::MAX`.
     pub(crate) fn count(&self) -> u64 {
-        self.runs
-            .iter()
-            .fold(0u64, |acc, &(s, e)| acc.saturating_add(e - s).saturating_add(1))
+        self.runs.iter().fold(0u64, |acc, &(s, e)| {
+            acc.saturating_add(e - s).saturating_add(1)
+        })
     }
 
     fn position(&self, seq: u64) -> Result<usize, usize> {
@@ -112,9 +114,13 @@ impl SeqSet {
             return false;
         }
         // First run that ends at or after start - 1 (it may touch or overlap).
-        let lo = self.runs.partition_point(|&(_, e)| e.saturating_add(1) < start);
+        let lo = self
+            .runs
+            .partition_point(|&(_, e)| e.saturating_add(1) < start);
         // First run that starts after end + 1 (it neither touches nor overlaps).
-        let hi = self.runs.partition_point(|&(s, _)| s <= end.saturating_add(1));
+        let hi = self
+            .runs
+            .partition_point(|&(s, _)| s <= end.saturating_add(1));
         let mut new = (start, end);
         if lo < hi {
             new.0 = new.0.min(self.runs[lo].0);
@@ -211,6 +217,8 @@ mod tests {
         assert_eq!(s.count(), 3);
         let d = SeqSet::range(1, u64::MAX).difference(&s);
         assert_eq!(d.runs(), &[(2, u64::MAX - 2)]);
-        assert!(SeqSet::range(1, u64::MAX).difference(&SeqSet::range(1, u64::MAX)).is_empty());
+        assert!(SeqSet::range(1, u64::MAX)
+            .difference(&SeqSet::range(1, u64::MAX))
+            .is_empty());
     }
 }

@@ -88,31 +88,53 @@ impl fmt::Display for DecodeErrorKind {
                 if *needed == 1 { "" } else { "s" }
             ),
             DecodeErrorKind::UnsupportedFormat(v) => {
-                write!(f, "unsupported format version {v} (this library reads version {})", crate::codec::FORMAT_VERSION)
+                write!(
+                    f,
+                    "unsupported format version {v} (this library reads version {})",
+                    crate::codec::FORMAT_VERSION
+                )
             }
             DecodeErrorKind::WrongType { expected, found } => write!(
                 f,
                 "wrong type: expected {expected}, found {}",
                 crate::codec::type_name(*found)
             ),
-            DecodeErrorKind::NonCanonicalVarint => write!(f, "integer is encoded with more bytes than needed"),
+            DecodeErrorKind::NonCanonicalVarint => {
+                write!(f, "integer is encoded with more bytes than needed")
+            }
             DecodeErrorKind::VarintOverflow => write!(f, "integer does not fit in 64 bits"),
-            DecodeErrorKind::IntegerOutOfRange { target } => write!(f, "integer out of range for {target}"),
-            DecodeErrorKind::InvalidBool(b) => write!(f, "invalid boolean byte {b} (expected 0 or 1)"),
+            DecodeErrorKind::IntegerOutOfRange { target } => {
+                write!(f, "integer out of range for {target}")
+            }
+            DecodeErrorKind::InvalidBool(b) => {
+                write!(f, "invalid boolean byte {b} (expected 0 or 1)")
+            }
             DecodeErrorKind::InvalidTag(b) => write!(f, "invalid tag byte {b}"),
             DecodeErrorKind::InvalidUtf8 => write!(f, "string is not valid UTF-8"),
             DecodeErrorKind::LengthTooLarge { len } => {
                 write!(f, "length {len} is larger than the remaining input")
             }
             DecodeErrorKind::NotAscending => {
-                write!(f, "entries are not in strictly ascending order (unsorted or duplicated)")
+                write!(
+                    f,
+                    "entries are not in strictly ascending order (unsorted or duplicated)"
+                )
             }
-            DecodeErrorKind::Zero => write!(f, "zero where a positive number or a non-empty list is required"),
+            DecodeErrorKind::Zero => write!(
+                f,
+                "zero where a positive number or a non-empty list is required"
+            ),
             DecodeErrorKind::RunOverflow => write!(f, "run of sequence numbers goes past 2^64 - 1"),
-            DecodeErrorKind::BadReplicaIndex(i) => write!(f, "replica index {i} is not in the context"),
-            DecodeErrorKind::DotNotInContext => write!(f, "a dot of the store is missing from the causal context"),
+            DecodeErrorKind::BadReplicaIndex(i) => {
+                write!(f, "replica index {i} is not in the context")
+            }
+            DecodeErrorKind::DotNotInContext => {
+                write!(f, "a dot of the store is missing from the causal context")
+            }
             DecodeErrorKind::DuplicateDot => write!(f, "the same dot supports two elements"),
-            DecodeErrorKind::TrailingBytes { count } => write!(f, "{count} unexpected byte(s) after the value"),
+            DecodeErrorKind::TrailingBytes { count } => {
+                write!(f, "{count} unexpected byte(s) after the value")
+            }
         }
     }
 }

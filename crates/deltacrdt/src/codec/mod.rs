@@ -61,6 +61,8 @@ pub mod tag {
     pub const PN_VERSION: u8 = 18;
     /// [`LwwVersion`](crate::LwwVersion).
     pub const LWW_VERSION: u8 = 19;
+    /// [`CausalVersion`](crate::CausalVersion).
+    pub const CAUSAL_VERSION: u8 = 20;
 }
 
 /// A readable name for a type tag, for error messages.
@@ -75,6 +77,7 @@ pub fn type_name(tag: u8) -> &'static str {
         tag::CAUSAL_CONTEXT => "CausalContext",
         tag::PN_VERSION => "PNVersion",
         tag::LWW_VERSION => "LwwVersion",
+        tag::CAUSAL_VERSION => "CausalVersion",
         _ => "unknown type",
     }
 }

@@ -164,16 +164,25 @@ mod tests {
     #[test]
     fn rejects_non_canonical_and_out_of_range() {
         let mut r = Reader::new(&[0x80, 0x00]);
-        assert_eq!(r.varint().unwrap_err().kind, DecodeErrorKind::NonCanonicalVarint);
+        assert_eq!(
+            r.varint().unwrap_err().kind,
+            DecodeErrorKind::NonCanonicalVarint
+        );
         let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]);
-        assert_eq!(r.varint().unwrap_err().kind, DecodeErrorKind::VarintOverflow);
+        assert_eq!(
+            r.varint().unwrap_err().kind,
+            DecodeErrorKind::VarintOverflow
+        );
         let mut out = Vec::new();
         70000u32.encode(&mut out);
         assert!(matches!(
             u16::decode(&mut Reader::new(&out)).unwrap_err().kind,
             DecodeErrorKind::IntegerOutOfRange { .. }
         ));
-        assert_eq!(bool::decode(&mut Reader::new(&[2])).unwrap_err().kind, DecodeErrorKind::InvalidBool(2));
+        assert_eq!(
+            bool::decode(&mut Reader::new(&[2])).unwrap_err().kind,
+            DecodeErrorKind::InvalidBool(2)
+        );
         let err = String::decode(&mut Reader::new(&[2, b'a', 0xff])).unwrap_err();
         assert_eq!((err.offset, err.kind), (2, DecodeErrorKind::InvalidUtf8));
         // A length larger than the input is refused before allocating.

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Binary;
 use crate::{
-    CausalContext, GCounter, LWWRegister, LwwVersion, MVRegister, ORSet, PNCounter, PNVersion,
-    VersionVector,
+    CausalContext, CausalVersion, GCounter, LWWRegister, LwwVersion, MVRegister, ORSet, PNCounter,
+    PNVersion, VersionVector,
 };
 
 struct BytesVisitor<T>(PhantomData<T>);
@@ -57,6 +57,7 @@ via_bytes!(
     [] PNVersion,
     [] VersionVector,
     [] CausalContext,
+    [] CausalVersion,
     [] LwwVersion,
     [E: super::Codec + Ord + Clone] ORSet<E>,
     [V: super::Codec] LWWRegister<V>,

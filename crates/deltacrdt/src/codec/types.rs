@@ -9,8 +9,8 @@ use super::{tag, write_len, write_varint, Binary, Codec, DecodeError, DecodeErro
 use crate::causal::seq_set::SeqSet;
 use crate::set::Dots;
 use crate::{
-    CausalContext, Dot, GCounter, LWWRegister, LwwEntry, LwwVersion, MVRegister, ORSet,
-    PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
+    CausalContext, CausalVersion, Dot, GCounter, LWWRegister, LwwEntry, LwwVersion, MVRegister,
+    ORSet, PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
 };
 
 impl Codec for ReplicaId {
@@ -40,7 +40,10 @@ impl Codec for Timestamp {
 }
 
 /// Reads a replica id that must be greater than `prev`.
-fn ascending_replica(r: &mut Reader<'_>, prev: Option<ReplicaId>) -> Result<ReplicaId, DecodeError> {
+fn ascending_replica(
+    r: &mut Reader<'_>,
+    prev: Option<ReplicaId>,
+) -> Result<ReplicaId, DecodeError> {
     let at = r.offset();
     let id = ReplicaId::decode(r)?;
     if prev.is_some_and(|p| id <= p) {
@@ -136,6 +139,50 @@ impl Codec for CausalContext {
 
 impl Binary for CausalContext {
     const TAG: u8 = tag::CAUSAL_CONTEXT;
+}
+
+impl Codec for CausalVersion {
+    /// The context, then 0 (no digests) or 1 followed by one 8-byte digest per replica of the
+    /// context, in order.
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.context.encode(out);
+        match &self.live {
+            None => out.push(0),
+            Some(live) => {
+                out.push(1);
+                for r in self.context.replicas.keys() {
+                    let d = live.get(r).copied().unwrap_or(0);
+                    out.extend_from_slice(&d.to_le_bytes());
+                }
+            }
+        }
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let context = CausalContext::decode(r)?;
+        let at = r.offset();
+        let live = match r.byte()? {
+            0 => None,
+            1 => {
+                let mut live = crate::causal::LiveDigests::new();
+                for id in context.replicas.keys() {
+                    let b = r.take(8)?;
+                    let mut a = [0u8; 8];
+                    a.copy_from_slice(b);
+                    let d = u64::from_le_bytes(a);
+                    if d != 0 {
+                        live.insert(*id, d);
+                    }
+                }
+                Some(live)
+            }
+            b => return Err(r.error_at(at, DecodeErrorKind::InvalidTag(b))),
+        };
+        Ok(CausalVersion { context, live })
+    }
+}
+
+impl Binary for CausalVersion {
+    const TAG: u8 = tag::CAUSAL_VERSION;
 }
 
 /// The replicas of a context, in order: dots name their replica by position in this table.
@@ -271,10 +318,15 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
             }
             entries.push((e, dots));
         }
+        let mut live = crate::causal::LiveDigests::new();
+        for d in index.keys() {
+            crate::causal::toggle(&mut live, d.replica, d.seq);
+        }
         Ok(ORSet {
             entries: BTreeMap::from_iter(entries),
             index,
             context,
+            live,
         })
     }
 }
@@ -329,7 +381,10 @@ impl Codec for LwwVersion {
         let at = r.offset();
         match r.byte()? {
             0 => Ok(LwwVersion(None)),
-            1 => Ok(LwwVersion(Some((Timestamp::decode(r)?, ReplicaId::decode(r)?)))),
+            1 => Ok(LwwVersion(Some((
+                Timestamp::decode(r)?,
+                ReplicaId::decode(r)?,
+            )))),
             b => Err(r.error_at(at, DecodeErrorKind::InvalidTag(b))),
         }
     }

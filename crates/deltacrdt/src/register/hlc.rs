@@ -171,7 +171,12 @@ impl HybridClock {
         let next = if wall > self.last {
             wall
         } else {
-            Timestamp::from_raw(self.last.to_raw().checked_add(1).ok_or(ClockError::Exhausted)?)
+            Timestamp::from_raw(
+                self.last
+                    .to_raw()
+                    .checked_add(1)
+                    .ok_or(ClockError::Exhausted)?,
+            )
         };
         self.last = next;
         Ok(next)
@@ -186,7 +191,11 @@ impl HybridClock {
     ///
     /// # Errors
     /// [`ClockError::TooFarAhead`], leaving the clock unchanged.
-    pub fn observe_bounded(&mut self, timestamp: Timestamp, bound: &TimeBound) -> Result<(), ClockError> {
+    pub fn observe_bounded(
+        &mut self,
+        timestamp: Timestamp,
+        bound: &TimeBound,
+    ) -> Result<(), ClockError> {
         bound.check(timestamp)?;
         self.observe(timestamp);
         Ok(())

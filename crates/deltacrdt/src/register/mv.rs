@@ -4,8 +4,9 @@ use alloc::vec::Vec;
 
 use smallvec::SmallVec;
 
+use crate::causal::{toggle, LiveDigests};
 use crate::set::{fresh_dot, insert_gaps};
-use crate::{CausalContext, DeltaCrdt, Dot, DotsExhausted, Lattice, ReplicaId};
+use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, ReplicaId};
 
 /// A multi-value register: concurrent writes are all kept, as siblings, until a write that
 /// has seen them replaces them. The application resolves conflicts by reading the siblings
@@ -105,7 +106,10 @@ impl<V: Ord + Clone> MVRegister<V> {
     ///
     /// # Errors
     /// A message naming the broken invariant.
-    pub fn from_parts(siblings: Vec<(Dot, V)>, context: CausalContext) -> Result<Self, &'static str> {
+    pub fn from_parts(
+        siblings: Vec<(Dot, V)>,
+        context: CausalContext,
+    ) -> Result<Self, &'static str> {
         let mut siblings: SmallVec<[(Dot, V); 1]> = siblings.into_iter().collect();
         siblings.sort_by(|a, b| a.0.cmp(&b.0));
         if siblings.windows(2).any(|w| w[0].0 == w[1].0) {
@@ -176,17 +180,27 @@ impl<V: Ord + Clone> Lattice for MVRegister<V> {
     }
 }
 
-impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
-    type Version = CausalContext;
+impl<V: Ord + Clone> MVRegister<V> {
+    fn live_digests(&self) -> LiveDigests {
+        let mut live = LiveDigests::new();
+        for (d, _) in &self.siblings {
+            toggle(&mut live, d.replica, d.seq);
+        }
+        live
+    }
+}
 
-    fn version(&self) -> CausalContext {
-        self.context.clone()
+impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
+    type Version = CausalVersion;
+
+    fn version(&self) -> CausalVersion {
+        CausalVersion::with_digests(self.context.clone(), self.live_digests())
     }
 
-    /// The siblings whose dots `version` lacks, the writes it has not seen, and the replaced
-    /// writes it has seen (it may still hold them as siblings).
-    fn delta_since(&self, version: &CausalContext) -> Self {
-        let missing = self.context.difference(version);
+    /// The siblings whose dots `version` lacks, the writes it has not seen, and, for replicas
+    /// whose live-dot digest differs, the replaced writes it has seen (it may still hold them).
+    fn delta_since(&self, version: &CausalVersion) -> Self {
+        let missing = self.context.difference(&version.context);
         let mut delta = MVRegister::new();
         for s in &self.siblings {
             if missing.contains(s.0) {
@@ -194,14 +208,22 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
             }
         }
         let common = self.context.difference(&missing);
+        let ours = self.live_digests();
+        let sent = delta.live_digests();
         delta.context = missing;
-        for (r, first, last) in common.runs() {
-            let live = self
-                .siblings
-                .iter()
-                .filter(move |(d, _)| d.replica == r && d.seq >= first && d.seq <= last)
-                .map(|(d, _)| d.seq);
-            insert_gaps(&mut delta.context, r, first, last, live);
+        for (&r, seqs) in &common.replicas {
+            let seen = ours.get(&r).copied().unwrap_or(0) ^ sent.get(&r).copied().unwrap_or(0);
+            if version.live_digest(r) == Some(seen) {
+                continue;
+            }
+            for &(first, last) in seqs.runs() {
+                let live = self
+                    .siblings
+                    .iter()
+                    .filter(move |(d, _)| d.replica == r && d.seq >= first && d.seq <= last)
+                    .map(|(d, _)| d.seq);
+                insert_gaps(&mut delta.context, r, first, last, live);
+            }
         }
         delta
     }

@@ -6,7 +6,8 @@ use core::fmt;
 
 use smallvec::SmallVec;
 
-use crate::{CausalContext, DeltaCrdt, Dot, Lattice, ReplicaId};
+use crate::causal::{toggle, LiveDigests};
+use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, Lattice, ReplicaId};
 
 /// The dots currently supporting one element, sorted. Almost always exactly one.
 pub(crate) type Dots = SmallVec<[Dot; 1]>;
@@ -46,6 +47,8 @@ pub struct ORSet<E> {
     pub(crate) entries: BTreeMap<E, Dots>,
     pub(crate) index: BTreeMap<Dot, E>,
     pub(crate) context: CausalContext,
+    /// Per replica, the digest of its live dots (derived from `index`).
+    pub(crate) live: LiveDigests,
 }
 
 /// A replica has used every dot it can name (2^64 - 1 events), or a peer claimed it had;
@@ -108,6 +111,7 @@ impl<E> Default for ORSet<E> {
             entries: BTreeMap::new(),
             index: BTreeMap::new(),
             context: CausalContext::new(),
+            live: LiveDigests::new(),
         }
     }
 }
@@ -162,8 +166,7 @@ impl<E: Ord + Clone> ORSet<E> {
             }
         }
         delta.context.insert(dot);
-        delta.index.insert(dot, element.clone());
-        delta.entries.insert(element, smallvec::smallvec![dot]);
+        delta.support(element, dot);
         Ok(delta)
     }
 
@@ -263,6 +266,7 @@ impl<E: Ord + Clone> ORSet<E> {
             entries: BTreeMap::new(),
             index: BTreeMap::new(),
             context,
+            live: LiveDigests::new(),
         };
         for (e, mut dots) in entries {
             if dots.is_empty() {
@@ -277,6 +281,7 @@ impl<E: Ord + Clone> ORSet<E> {
                 if set.index.insert(*d, e.clone()).is_some() {
                     return Err("a dot supports two elements");
                 }
+                toggle(&mut set.live, d.replica, d.seq);
             }
             if set.entries.insert(e, dots.into_iter().collect()).is_some() {
                 return Err("an element is listed twice");
@@ -287,7 +292,9 @@ impl<E: Ord + Clone> ORSet<E> {
 
     /// Removes `dot` from `element`'s dots; drops the element when none is left.
     fn retire(&mut self, element: &E, dot: Dot) {
-        self.index.remove(&dot);
+        if self.index.remove(&dot).is_some() {
+            toggle(&mut self.live, dot.replica, dot.seq);
+        }
         if let Some(dots) = self.entries.get_mut(element) {
             dots.retain(|d| *d != dot);
             if dots.is_empty() {
@@ -298,7 +305,9 @@ impl<E: Ord + Clone> ORSet<E> {
 
     /// Adds `dot` to `element`'s dots (kept sorted).
     fn support(&mut self, element: E, dot: Dot) {
-        self.index.insert(dot, element.clone());
+        if self.index.insert(dot, element.clone()).is_none() {
+            toggle(&mut self.live, dot.replica, dot.seq);
+        }
         let dots = self.entries.entry(element).or_default();
         if let Err(i) = dots.binary_search(&dot) {
             dots.insert(i, dot);
@@ -364,33 +373,41 @@ impl<E: Ord + Clone> Lattice for ORSet<E> {
 }
 
 impl<E: Ord + Clone> DeltaCrdt for ORSet<E> {
-    type Version = CausalContext;
+    type Version = CausalVersion;
 
-    /// The causal context: compact (one entry per replica) unless events arrived out of order.
-    fn version(&self) -> CausalContext {
-        self.context.clone()
+    /// The causal context (compact: one entry per replica unless events arrived out of
+    /// order) with a digest of the live dots of each replica.
+    fn version(&self) -> CausalVersion {
+        CausalVersion::with_digests(self.context.clone(), self.live.clone())
     }
 
-    /// The elements whose dots `version` lacks, plus the context events it lacks, plus the
-    /// removed dots it has seen (it may still hold their elements), all as runs of dots.
+    /// The elements whose dots `version` lacks and the events it lacks; and, for each replica
+    /// whose live-dot digest differs from ours, the removed dots `version` has seen (its holder
+    /// may still have their elements), as runs.
     ///
-    /// Cost: one dot-index lookup per run of missing dots, plus a walk over this replica's
-    /// live dots that `version` already covers (to find removals between them).
-    fn delta_since(&self, version: &CausalContext) -> Self {
-        let missing = self.context.difference(version);
+    /// Cost: one dot-index lookup per run of missing dots, plus, only for replicas whose
+    /// digests differ, a walk over our live dots of that replica.
+    fn delta_since(&self, version: &CausalVersion) -> Self {
+        let missing = self.context.difference(&version.context);
         let mut delta = ORSet::new();
         for (r, first, last) in missing.runs() {
             for (d, e) in self.index.range(Dot::new(r, first)..=Dot::new(r, last)) {
                 delta.support(e.clone(), *d);
             }
         }
+        let common = self.context.difference(&missing);
         delta.context = missing;
-        // Dots both sides have seen that are not live here: `version`'s holder may still have
-        // their elements, so tell it they were removed.
-        let common = self.context.difference(&delta.context);
-        for (r, first, last) in common.runs() {
-            let live = self.index.range(Dot::new(r, first)..=Dot::new(r, last));
-            insert_gaps(&mut delta.context, r, first, last, live.map(|(d, _)| d.seq));
+        for (&r, seqs) in &common.replicas {
+            // Digest of our live dots of `r` that the version's holder has seen.
+            let ours =
+                self.live.get(&r).copied().unwrap_or(0) ^ delta.live.get(&r).copied().unwrap_or(0);
+            if version.live_digest(r) == Some(ours) {
+                continue;
+            }
+            for &(first, last) in seqs.runs() {
+                let live = self.index.range(Dot::new(r, first)..=Dot::new(r, last));
+                insert_gaps(&mut delta.context, r, first, last, live.map(|(d, _)| d.seq));
+            }
         }
         delta
     }

@@ -145,7 +145,11 @@ pub enum Step<O> {
     /// Replica `at` applies an operation.
     Op { at: usize, op: O },
     /// `to` receives a delta that `from` produced earlier (by index, wrapping), possibly again.
-    Deliver { from: usize, to: usize, which: usize },
+    Deliver {
+        from: usize,
+        to: usize,
+        which: usize,
+    },
     /// `to` receives `from`'s whole state.
     Full { from: usize, to: usize },
     /// `to` catches up from `from` with `delta_since(to.version())`.
@@ -208,7 +212,11 @@ where
                 let d = w.replicas[*at].apply(*at, &mut w.clocks[*at], op);
                 // Every mutator's delta inflates the state and explains the change exactly.
                 assert!(before.leq(&w.replicas[*at]), "mutator deflated the state");
-                assert_eq!(before.joined(&d), w.replicas[*at], "state != before ⊔ delta");
+                assert_eq!(
+                    before.joined(&d),
+                    w.replicas[*at],
+                    "state != before ⊔ delta"
+                );
                 w.deltas.push((*at, d));
             }
             Step::Deliver { from, to, which } => {

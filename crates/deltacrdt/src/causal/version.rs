@@ -1,0 +1,95 @@
+//! The catch-up version of causal CRDTs.
+
+use alloc::collections::BTreeMap;
+
+use crate::causal::{CausalContext, ReplicaId};
+
+/// A 64-bit digest of one sequence number; the digest of a set of dots of one replica is the
+/// XOR of its members' digests, so it updates in O(1) as dots come and go.
+fn seq_digest(seq: u64) -> u64 {
+    // splitmix64's finalizer: a bijection that spreads every input bit over the output.
+    let mut z = seq.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Per-replica digests of live dots, kept up to date as dots are added and retired.
+pub(crate) type LiveDigests = BTreeMap<ReplicaId, u64>;
+
+pub(crate) fn toggle(digests: &mut LiveDigests, replica: ReplicaId, seq: u64) {
+    let slot = digests.entry(replica).or_insert(0);
+    *slot ^= seq_digest(seq);
+    if *slot == 0 {
+        digests.remove(&replica);
+    }
+}
+
+/// What a replica of a causal CRDT ([`ORSet`](crate::ORSet), [`MVRegister`](crate::MVRegister))
+/// has seen, for a peer to compute a catch-up delta: its [`CausalContext`] plus, per replica
+/// of the context, a 64-bit digest of that replica's dots still live in the store.
+///
+/// The context tells the peer which events are missing. The digests tell it whether removals
+/// are missing too: a remove creates no new event, so the context alone cannot show it. When a
+/// digest matches the peer's live dots, the peer sends no removal information for that replica;
+/// when it differs (or is unknown, for a version built from a bare context), the peer sends its
+/// removed dots within the context, as runs. Digests are XORs of a 64-bit mix of each sequence
+/// number: two different sets collide with probability about 2^-64.
+///
+/// ```
+/// use deltacrdt::{DeltaCrdt, Lattice, ORSet, ReplicaId};
+/// let mut a = ORSet::new();
+/// for i in 0..100u32 { a.add(ReplicaId(1), i).unwrap(); }
+/// for i in 0..50u32 { a.remove(&i); }
+/// let b = a.clone();
+/// // In sync: nothing at all to send, although 50 elements were removed.
+/// assert!(a.delta_since(&b.version()).is_bottom());
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct CausalVersion {
+    pub(crate) context: CausalContext,
+    /// `None` when unknown; otherwise one entry per replica with live dots (absent = none live).
+    pub(crate) live: Option<LiveDigests>,
+}
+
+impl CausalVersion {
+    /// A version from a bare context, without live-dot digests. Catch-up from it is correct
+    /// but sends every removed dot of the context (as runs), since it cannot tell which
+    /// removals the holder has seen.
+    pub fn from_context(context: CausalContext) -> Self {
+        CausalVersion {
+            context,
+            live: None,
+        }
+    }
+
+    /// The events seen.
+    pub fn context(&self) -> &CausalContext {
+        &self.context
+    }
+
+    /// The digest of `replica`'s live dots, if known (0 for none live).
+    pub fn live_digest(&self, replica: ReplicaId) -> Option<u64> {
+        self.live
+            .as_ref()
+            .map(|m| m.get(&replica).copied().unwrap_or(0))
+    }
+
+    /// Whether the version carries live-dot digests.
+    pub fn has_digests(&self) -> bool {
+        self.live.is_some()
+    }
+
+    pub(crate) fn with_digests(context: CausalContext, live: LiveDigests) -> Self {
+        CausalVersion {
+            context,
+            live: Some(live),
+        }
+    }
+}
+
+impl From<CausalContext> for CausalVersion {
+    fn from(context: CausalContext) -> Self {
+        CausalVersion::from_context(context)
+    }
+}
