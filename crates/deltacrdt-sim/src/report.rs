@@ -1,0 +1,248 @@
+//! Output: a text table, CSV and an SVG bar chart.
+
+use std::fmt::Write as _;
+
+use deltacrdt::sync::Strategy;
+
+use crate::RunReport;
+
+/// The CSV header matching [`csv_row`].
+pub const CSV_HEADER: &str = "workload,topology,nodes,edges,strategy,seed,updates,units,bytes,messages,rounds,rounds_to_converge,peak_buffer_bytes,peak_buffer_deltas,refused,passed";
+
+/// One CSV line (no newline) for a run.
+pub fn csv_row(r: &RunReport) -> String {
+    format!(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+        r.workload,
+        r.topology,
+        r.nodes,
+        r.edges,
+        r.strategy,
+        r.seed,
+        r.updates,
+        r.units,
+        r.bytes,
+        r.messages,
+        r.rounds,
+        r.rounds_to_converge
+            .map_or(String::from("never"), |x| x.to_string()),
+        r.peak_buffer_bytes,
+        r.peak_buffer_deltas,
+        r.refused,
+        r.passed(),
+    )
+}
+
+/// A whole CSV document.
+pub fn csv(reports: &[RunReport]) -> String {
+    let mut out = String::from(CSV_HEADER);
+    out.push('\n');
+    for r in reports {
+        out.push_str(&csv_row(r));
+        out.push('\n');
+    }
+    out
+}
+
+/// The run with strategy BP+RR and the same workload and topology as `r`, if any.
+fn baseline<'a>(reports: &'a [RunReport], r: &RunReport) -> Option<&'a RunReport> {
+    reports.iter().find(|b| {
+        b.strategy == Strategy::BpRr && b.workload == r.workload && b.topology == r.topology
+    })
+}
+
+/// Transmission of `r` relative to BP+RR on the same workload and topology, in payload units.
+pub fn relative_units(reports: &[RunReport], r: &RunReport) -> Option<f64> {
+    let b = baseline(reports, r)?;
+    (b.units > 0).then(|| r.units as f64 / b.units as f64)
+}
+
+fn human_bytes(b: u64) -> String {
+    match b {
+        0..=9_999 => format!("{b} B"),
+        10_000..=9_999_999 => format!("{:.1} kB", b as f64 / 1e3),
+        _ => format!("{:.1} MB", b as f64 / 1e6),
+    }
+}
+
+/// A text table of runs: transmission (units, bytes, relative to BP+RR), messages,
+/// convergence and buffer memory.
+pub fn table(reports: &[RunReport]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<10} {:<9} {:<13} {:>10} {:>8} {:>10} {:>9} {:>9} {:>10} {:>6}",
+        "workload",
+        "topology",
+        "strategy",
+        "units",
+        "vs bp-rr",
+        "bytes",
+        "messages",
+        "converge",
+        "peak buf",
+        "check"
+    );
+    for r in reports {
+        let rel = relative_units(reports, r).map_or(String::from("-"), |x| format!("{x:.2}x"));
+        let conv = r
+            .rounds_to_converge
+            .map_or(String::from("never"), |x| format!("+{x} rd"));
+        let _ = writeln!(
+            out,
+            "{:<10} {:<9} {:<13} {:>10} {:>8} {:>10} {:>9} {:>9} {:>10} {:>6}",
+            r.workload,
+            r.topology.to_string(),
+            r.strategy.name(),
+            r.units,
+            rel,
+            human_bytes(r.bytes),
+            r.messages,
+            conv,
+            human_bytes(r.peak_buffer_bytes as u64),
+            if r.passed() { "ok" } else { "FAIL" },
+        );
+    }
+    out
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A grouped bar chart: one group per (workload, topology), one bar per strategy, bar height
+/// = transmission in payload units relative to BP+RR, on a log scale, labelled with the ratio.
+pub fn svg(title: &str, reports: &[RunReport]) -> String {
+    let mut groups: Vec<(&'static str, String)> = Vec::new();
+    for r in reports {
+        let g = (r.workload, r.topology.to_string());
+        if !groups.contains(&g) {
+            groups.push(g);
+        }
+    }
+    let strategies: Vec<Strategy> = Strategy::ALL
+        .into_iter()
+        .filter(|s| reports.iter().any(|r| r.strategy == *s))
+        .collect();
+    let colours = [
+        "#8c564b", "#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#1f77b4",
+    ];
+    let ratios: Vec<f64> = reports
+        .iter()
+        .filter_map(|r| relative_units(reports, r))
+        .filter(|v| *v > 0.0)
+        .collect();
+    // A log scale: ratios span two orders of magnitude.
+    let lo = ratios
+        .iter()
+        .copied()
+        .fold(1.0f64, f64::min)
+        .min(0.5)
+        .log10()
+        .floor();
+    let hi = ratios
+        .iter()
+        .copied()
+        .fold(1.0f64, f64::max)
+        .max(2.0)
+        .log10()
+        .ceil();
+    let (bar_w, gap, plot_h, left, top) = (22.0, 30.0, 260.0, 60.0, 50.0);
+    let group_w = bar_w * strategies.len() as f64 + gap;
+    let width = left + group_w * groups.len() as f64 + 170.0;
+    let height = top + plot_h + 70.0;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="22" font-size="14">{}</text>"#,
+        escape(title)
+    );
+    let y_of = |v: f64| top + plot_h - (v.max(1e-9).log10() - lo) / (hi - lo) * plot_h;
+    let mut decade = lo;
+    while decade <= hi + 1e-9 {
+        for m in [1.0, 2.0, 5.0] {
+            let t = m * 10f64.powf(decade);
+            if t.log10() > hi + 1e-9 {
+                break;
+            }
+            let y = y_of(t);
+            let _ = writeln!(
+                out,
+                r##"<line x1="{left}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{}"/><text x="{:.1}" y="{:.1}" text-anchor="end">{t}x</text>"##,
+                width - 170.0,
+                if m == 1.0 { "#bbb" } else { "#eee" },
+                left - 6.0,
+                y + 4.0
+            );
+        }
+        decade += 1.0;
+    }
+    for (gi, (w, topo)) in groups.iter().enumerate() {
+        let x0 = left + gap / 2.0 + gi as f64 * group_w;
+        for (si, s) in strategies.iter().enumerate() {
+            let Some(r) = reports
+                .iter()
+                .find(|r| r.workload == *w && r.topology.to_string() == *topo && r.strategy == *s)
+            else {
+                continue;
+            };
+            let Some(v) = relative_units(reports, r) else {
+                continue;
+            };
+            let x = x0 + si as f64 * bar_w;
+            let y = y_of(v);
+            let _ = writeln!(
+                out,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} {} {}: {} units ({v:.2}x)</title></rect>"#,
+                bar_w - 2.0,
+                (top + plot_h - y).max(0.0),
+                colours[Strategy::ALL.iter().position(|a| a == s).unwrap_or(0)],
+                w,
+                topo,
+                s,
+                r.units
+            );
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="9">{v:.1}</text>"#,
+                x + bar_w / 2.0 - 1.0,
+                y - 3.0
+            );
+        }
+        let _ = writeln!(
+            out,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{} / {}</text>"#,
+            x0 + (group_w - gap) / 2.0,
+            top + plot_h + 18.0,
+            w,
+            escape(topo)
+        );
+    }
+    for (si, s) in strategies.iter().enumerate() {
+        let y = top + 10.0 + si as f64 * 18.0;
+        let x = width - 150.0;
+        let _ = writeln!(
+            out,
+            r#"<rect x="{x:.1}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            y - 10.0,
+            colours[Strategy::ALL.iter().position(|a| a == s).unwrap_or(0)],
+            x + 18.0,
+            y,
+            s
+        );
+    }
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="{:.1}">transmission in payload units relative to bp-rr, log scale (lower is better)</text>"#,
+        height - 15.0
+    );
+    out.push_str("</svg>\n");
+    out
+}
