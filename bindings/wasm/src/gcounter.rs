@@ -1,0 +1,58 @@
+//! `GCounter`: grow-only counter.
+
+use deltacrdt::GCounter;
+use wasm_bindgen::prelude::*;
+
+use crate::error::js_error;
+use crate::replica::{shared_methods, Replica};
+
+/// A grow-only counter replica (wrapped by the TS class `GCounter`).
+#[wasm_bindgen]
+pub struct WasmGCounter {
+    inner: Replica<GCounter>,
+}
+
+impl WasmGCounter {
+    fn wrap(inner: Replica<GCounter>) -> Self {
+        WasmGCounter { inner }
+    }
+}
+
+#[wasm_bindgen]
+impl WasmGCounter {
+    /// A counter at zero, incrementing as `replica`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(replica: u64) -> WasmGCounter {
+        Self::wrap(Replica::new(replica))
+    }
+
+    /// Adds `n`; returns whether the counter changed (`n > 0`).
+    pub fn inc(&mut self, n: u64, keep_delta: bool) -> Result<bool, JsError> {
+        let d = self
+            .inner
+            .state
+            .inc(self.inner.id, n)
+            .map_err(|e| js_error("GCounter", "inc", e))?;
+        Ok(self.inner.record(d, keep_delta))
+    }
+
+    /// Joins a delta or a state; returns whether the counter changed.
+    pub fn merge(&mut self, bytes: &[u8]) -> Result<bool, JsError> {
+        self.inner
+            .merge(bytes)
+            .map_err(|e| js_error("GCounter", "merge", e))
+    }
+
+    /// The value, rounded to the nearest `f64` above 2^53.
+    pub fn value(&self) -> f64 {
+        self.inner.state.value() as f64
+    }
+
+    /// The exact value in decimal.
+    #[wasm_bindgen(js_name = valueString)]
+    pub fn value_string(&self) -> String {
+        self.inner.state.value().to_string()
+    }
+}
+
+shared_methods!(WasmGCounter, GCounter);
