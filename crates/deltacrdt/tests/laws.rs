@@ -241,7 +241,7 @@ where
     // Only the operations of the history; delivery is decided by the channel.
     let mut rng = SplitMix(seed);
     let mut replicas = vec![T::default(); REPLICAS];
-    let mut clocks = vec![deltacrdt::HybridClock::new(); REPLICAS];
+    let mut clocks = [deltacrdt::HybridClock::new(); REPLICAS];
     let mut in_flight: Vec<(usize, Vec<u8>)> = Vec::new();
     let mut all = T::default();
     for step in &steps {

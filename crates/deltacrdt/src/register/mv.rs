@@ -111,7 +111,7 @@ impl<V: Ord + Clone> MVRegister<V> {
         context: CausalContext,
     ) -> Result<Self, &'static str> {
         let mut siblings: SmallVec<[(Dot, V); 1]> = siblings.into_iter().collect();
-        siblings.sort_by(|a, b| a.0.cmp(&b.0));
+        siblings.sort_by_key(|s| s.0);
         if siblings.windows(2).any(|w| w[0].0 == w[1].0) {
             return Err("a dot holds two values");
         }

@@ -1,0 +1,46 @@
+//! `serde` support (feature `serde`): values travel as their canonical binary encoding, and
+//! deserializing validates exactly like `from_bytes`.
+#![cfg(feature = "serde")]
+
+use deltacrdt::{
+    Binary, DeltaCrdt, GCounter, LWWRegister, MVRegister, ORSet, ReplicaId, Timestamp,
+};
+
+#[test]
+fn serde_round_trips_through_json() {
+    let mut s = ORSet::new();
+    s.add(ReplicaId(1), String::from("a")).unwrap();
+    let json = serde_json::to_string(&s).unwrap();
+    let back: ORSet<String> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, s);
+
+    let mut c = GCounter::new();
+    c.inc(ReplicaId(2), 3).unwrap();
+    let back: GCounter = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back, c);
+
+    let mut l = LWWRegister::new();
+    l.set(ReplicaId(1), Timestamp::new(9, 0), 5u32);
+    let back: LWWRegister<u32> = serde_json::from_str(&serde_json::to_string(&l).unwrap()).unwrap();
+    assert_eq!(back, l);
+
+    let mut m = MVRegister::new();
+    m.write(ReplicaId(1), true).unwrap();
+    let v = m.version();
+    let back: deltacrdt::CausalVersion =
+        serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+    assert_eq!(back, v);
+}
+
+#[test]
+fn serde_rejects_invalid_encodings_with_the_decode_error() {
+    let mut bytes = GCounter::new().to_bytes();
+    bytes.push(7);
+    let json = serde_json::to_string(&bytes).unwrap();
+    let err = serde_json::from_str::<GCounter>(&json).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("unexpected byte(s) after the value"),
+        "{err}"
+    );
+}
