@@ -3,7 +3,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use deltacrdt::sync::{Measure, Session, Strategy, SyncConfig};
+use deltacrdt::sync::{Measure, Session, Strategy, SyncConfig, Transmit};
 use deltacrdt::DeltaCrdt;
 use deltacrdt::ReplicaId;
 
@@ -193,7 +193,14 @@ fn replica(node: usize) -> ReplicaId {
     ReplicaId(node as u64 + 1)
 }
 
+fn node_of(r: ReplicaId) -> usize {
+    (r.0 - 1) as usize
+}
+
+/// The simulated network: messages in flight and what was sent.
 struct Net {
+    faults: Faults,
+    nodes: usize,
     queue: BinaryHeap<Reverse<Delivery>>,
     order: u64,
     rng: SplitMix64,
@@ -203,17 +210,11 @@ struct Net {
 }
 
 impl Net {
-    fn send(
-        &mut self,
-        faults: &Faults,
-        now: u64,
-        partitioned: bool,
-        n: usize,
-        from: usize,
-        to: usize,
-        bytes: Vec<u8>,
-        units: u64,
-    ) {
+    /// Counts a message from `from` and puts it in flight, unless a fault drops it.
+    fn send(&mut self, now: u64, partitioned: bool, from: usize, t: Transmit) {
+        let Transmit { to, bytes, units } = t;
+        let to = node_of(to);
+        let (n, faults) = (self.nodes, &self.faults);
         self.messages += 1;
         self.bytes += bytes.len() as u64;
         self.units += units;
@@ -256,6 +257,8 @@ pub fn run<W: Workload>(
     let faults = &scenario.faults;
     let mut root = SplitMix64::new(scenario.seed);
     let mut net = Net {
+        faults: faults.clone(),
+        nodes: n,
         queue: BinaryHeap::new(),
         order: 0,
         rng: root.fork(),
@@ -325,8 +328,7 @@ pub fn run<W: Workload>(
             }
             s.tick();
             while let Some(t) = s.poll_transmit() {
-                let to = (t.to.0 - 1) as usize;
-                net.send(faults, now, partitioned, n, i, to, t.bytes, t.units);
+                net.send(now, partitioned, i, t);
             }
         }
         // Deliver everything due before the next round, including replies to replies.
@@ -340,8 +342,7 @@ pub fn run<W: Workload>(
                 refused += 1;
             }
             while let Some(t) = s.poll_transmit() {
-                let to = (t.to.0 - 1) as usize;
-                net.send(faults, d.at, partitioned, n, d.to, to, t.bytes, t.units);
+                net.send(d.at, partitioned, d.to, t);
             }
         }
         let mut up = 0;
