@@ -589,3 +589,30 @@ quickcheck! {
         rr_law(&a, &group) && rr_law(&a, &b)
     }
 }
+
+#[test]
+fn lacking_is_known_from_a_digest_before_any_ack() {
+    let mut a: Session<GCounter> = Session::new(id(0), 1, GCounter::new(), SyncConfig::default());
+    a.update(|c| c.inc(id(0), 2)).unwrap();
+    a.update(|c| c.inc(id(5), 1)).unwrap();
+    let mut b: Session<GCounter> = Session::new(id(1), 1, GCounter::new(), SyncConfig::default());
+    a.add_neighbour(id(1));
+    b.add_neighbour(id(0));
+    assert_eq!(a.lacking(id(1)), None);
+    a.tick();
+    let hello = a.poll_transmit().unwrap(); // asks for b's digest, with a's own
+    assert!(a.poll_transmit().is_none());
+    b.handle_message(id(0), &hello.bytes).unwrap();
+    let reply = b.poll_transmit().unwrap(); // b's digest
+    a.handle_message(id(1), &reply.bytes).unwrap();
+    let catch_up = a.poll_transmit().unwrap();
+    assert_eq!(catch_up.units, 2);
+    assert_eq!(a.lacking(id(1)), Some(2), "known from b's digest");
+    assert_eq!(a.stats(id(1)).unwrap().catch_ups_sent, 1);
+    b.handle_message(id(0), &catch_up.bytes).unwrap();
+    assert_eq!(b.state(), a.state());
+    let ack = b.poll_transmit().unwrap();
+    a.handle_message(id(1), &ack.bytes).unwrap();
+    assert_eq!(a.lacking(id(1)), Some(0), "known from b's acknowledgement");
+    assert_eq!(a.stats(id(1)).unwrap().acked, Some(a.next_seq()));
+}

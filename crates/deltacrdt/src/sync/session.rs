@@ -63,6 +63,8 @@ struct Neighbour<V> {
     sent_at: u64,
     /// End of a catch-up delta sent but not yet acknowledged: the buffer keeps what follows.
     catch_up_end: Option<u64>,
+    /// Units of the catch-up delta last computed from the neighbour's digest.
+    digest_lacks: Option<u64>,
     /// When the neighbour's digest was last asked for.
     requested_at: Option<u64>,
     /// A sync round is due (set by `tick`).
@@ -84,6 +86,7 @@ impl<V> Neighbour<V> {
             sent_upto: 0,
             sent_at: 0,
             catch_up_end: None,
+            digest_lacks: None,
             requested_at: None,
             round_due: false,
             ack_due: None,
@@ -106,6 +109,7 @@ impl<V> Neighbour<V> {
         self.stats.acked = None;
         self.sent_upto = 0;
         self.catch_up_end = None;
+        self.digest_lacks = None;
         self.requested_at = None;
         self.ack_due = None;
     }
@@ -270,6 +274,11 @@ where
 
     /// The bytes to save for a restart: the state in the crate's binary format. Buffers and
     /// acknowledgements are deliberately not saved; catch-up rebuilds what they were for.
+    ///
+    /// Save after every local update, before its messages leave: a replica restarted from
+    /// older bytes that then makes updates could reuse the dots or counts it already sent
+    /// (restarting from older bytes without updating first is safe; the neighbours send the
+    /// missing part back).
     pub fn persist(&self) -> Vec<u8> {
         self.state.to_bytes()
     }
@@ -289,13 +298,16 @@ where
         self.neighbours.get(&neighbour).map(|n| &n.stats)
     }
 
-    /// What the neighbour still lacks of this replica's state as far as its acknowledgements
-    /// tell, in payload units; `None` while unknown (a new, restarted or long-lagging
-    /// neighbour, being brought up to date by digest catch-up) or not a neighbour.
+    /// What the neighbour still lacks of this replica's state, in payload units (see
+    /// [`Measure`]), as far as its acknowledgements tell or, while they tell nothing (a new,
+    /// restarted or long-lagging neighbour), as of its latest digest. `None` when neither is
+    /// known, or for a replica that is not a neighbour.
     pub fn lacking(&self, neighbour: ReplicaId) -> Option<u64> {
         let n = self.neighbours.get(&neighbour)?;
-        let acked = n.acked.filter(|a| *a >= self.first_seq)?;
-        Some(self.group_for(neighbour, acked).units())
+        match n.acked.filter(|a| *a >= self.first_seq) {
+            Some(acked) => Some(self.group_for(neighbour, acked).units()),
+            None => n.digest_lacks,
+        }
     }
 
     /// How many deltas the buffer holds.
@@ -531,8 +543,10 @@ where
             delta: None,
         };
         let mut send_digest = n.digest_due;
+        let mut digest_lacks = None;
         if let Some(v) = &n.reply_to {
             let payload = self.state.delta_since(v);
+            digest_lacks = Some(payload.units());
             if !(strategy == Strategy::DigestOnly && payload.is_bottom()) {
                 msg.delta = Some(DeltaPart {
                     start: 0,
@@ -570,6 +584,9 @@ where
         let n = self.neighbours.get_mut(&to)?;
         if msg.request_digest {
             n.requested_at = Some(now);
+        }
+        if digest_lacks.is_some() {
+            n.digest_lacks = digest_lacks;
         }
         if let Some(d) = &msg.delta {
             if d.start == 0 && strategy.uses_delta_buffer() {
