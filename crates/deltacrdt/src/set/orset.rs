@@ -332,6 +332,12 @@ impl<E: Ord + Clone> ORSet<E> {
 
 impl<E: Ord + Clone> Lattice for ORSet<E> {
     fn join(&mut self, other: Self) -> bool {
+        if self.is_bottom() {
+            // A fresh replica loading a state: take it as it is.
+            let changed = !other.is_bottom();
+            *self = other;
+            return changed;
+        }
         let mut changed = false;
         // Dots we hold that the other side has seen but no longer holds (under that element).
         for (d, e) in self.removed_by(&other) {
