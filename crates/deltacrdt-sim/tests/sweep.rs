@@ -183,3 +183,30 @@ fn a_network_that_drops_everything_fails_the_check() {
     assert!(!r.passed());
     assert_eq!(r.rounds_to_converge, None);
 }
+
+#[test]
+fn reports_render_every_run() {
+    let mut reports = Vec::new();
+    for strategy in [Strategy::BpRr, Strategy::ClassicDelta] {
+        let scenario = Scenario {
+            nodes: 5,
+            topology: Topology::Star,
+            strategy,
+            updates_per_node: 4,
+            ..Scenario::default()
+        };
+        reports.push(WorkloadKind::Register.run(&scenario, &mut |_| {}));
+    }
+    let csv = deltacrdt_sim::report::csv(&reports);
+    assert_eq!(csv.lines().count(), 3);
+    assert!(csv
+        .lines()
+        .skip(1)
+        .all(|l| l.starts_with("register,star,5,4,") && l.ends_with(",true")));
+    let table = deltacrdt_sim::report::table(&reports);
+    assert!(table.contains("1.00x"), "{table}");
+    let svg = deltacrdt_sim::report::svg("t <&>", &reports);
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    assert!(svg.contains("t &lt;&amp;&gt;"));
+    assert_eq!(svg.matches("<title>register star").count(), 2);
+}
