@@ -11,7 +11,8 @@ fn fault_types(nodes: usize) -> Vec<(&'static str, Faults)> {
     let crash = vec![Crash {
         node: nodes - 1,
         at: 3,
-        restart: 9,
+        // Restarts while updates still go on (8 per node), so it makes new ones after restarting.
+        restart: 6,
     }];
     let partition = Some(Partition { start: 2, end: 10 });
     vec![

@@ -427,6 +427,19 @@ quickcheck! {
         }
     }
 
+    fn well_framed_garbage_never_panics_and_errors_change_nothing(flags: u8, tail: Vec<u8>) -> bool {
+        let (mut s, _) = busy_pair();
+        let mut bytes = vec![1u8, 32];
+        bytes.extend_from_slice(&1u64.to_le_bytes());
+        bytes.push(flags & 15);
+        bytes.extend_from_slice(&tail);
+        let before = snapshot(&s);
+        match s.handle_message(id(1), &bytes) {
+            Ok(_) => true,
+            Err(_) => unchanged_except_rejected(&before, &s, 0),
+        }
+    }
+
     fn corrupted_real_messages_never_panic_and_errors_change_nothing(which: usize, flips: Vec<(usize, u8)>, cut: usize) -> TestResult {
         let (mut s, captured) = busy_pair();
         if captured.is_empty() {
