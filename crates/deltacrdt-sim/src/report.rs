@@ -57,6 +57,13 @@ pub fn relative_units(reports: &[RunReport], r: &RunReport) -> Option<f64> {
     (b.units > 0).then(|| r.units as f64 / b.units as f64)
 }
 
+/// Bytes sent by `r` relative to BP+RR on the same workload and topology (message framing,
+/// acknowledgements and digests included).
+pub fn relative_bytes(reports: &[RunReport], r: &RunReport) -> Option<f64> {
+    let b = baseline(reports, r)?;
+    (b.bytes > 0).then(|| r.bytes as f64 / b.bytes as f64)
+}
+
 fn human_bytes(b: u64) -> String {
     match b {
         0..=9_999 => format!("{b} B"),
@@ -65,19 +72,20 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
-/// A text table of runs: transmission (units, bytes, relative to BP+RR), messages,
+/// A text table of runs: transmission (units and bytes, each also relative to BP+RR), messages,
 /// convergence and buffer memory.
 pub fn table(reports: &[RunReport]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<10} {:<9} {:<13} {:>10} {:>8} {:>10} {:>9} {:>9} {:>10} {:>6}",
+        "{:<10} {:<9} {:<13} {:>10} {:>8} {:>10} {:>8} {:>9} {:>9} {:>10} {:>6}",
         "workload",
         "topology",
         "strategy",
         "units",
         "vs bp-rr",
         "bytes",
+        "vs bp-rr",
         "messages",
         "converge",
         "peak buf",
@@ -85,18 +93,21 @@ pub fn table(reports: &[RunReport]) -> String {
     );
     for r in reports {
         let rel = relative_units(reports, r).map_or(String::from("-"), |x| format!("{x:.2}x"));
+        let rel_bytes =
+            relative_bytes(reports, r).map_or(String::from("-"), |x| format!("{x:.2}x"));
         let conv = r
             .rounds_to_converge
             .map_or(String::from("never"), |x| format!("+{x} rd"));
         let _ = writeln!(
             out,
-            "{:<10} {:<9} {:<13} {:>10} {:>8} {:>10} {:>9} {:>9} {:>10} {:>6}",
+            "{:<10} {:<9} {:<13} {:>10} {:>8} {:>10} {:>8} {:>9} {:>9} {:>10} {:>6}",
             r.workload,
             r.topology.to_string(),
             r.strategy.name(),
             r.units,
             rel,
             human_bytes(r.bytes),
+            rel_bytes,
             r.messages,
             conv,
             human_bytes(r.peak_buffer_bytes as u64),
