@@ -1,0 +1,78 @@
+// A consumer of the public API, compiled with `tsc --strict` by scripts/test-js: the
+// declarations must be complete, precise and free of `any`.
+import {
+  GCounter,
+  LWWRegister,
+  MVRegister,
+  ORSet,
+  PNCounter,
+  type ChangeEvent,
+  type Sibling,
+  type Value,
+} from 'deltacrdt';
+import { init, initFromBytes, type WasmSource } from 'deltacrdt/slim';
+
+const tags = new ORSet<string>(1n);
+tags.add('a');
+tags.addAll(['b', 'c']);
+const listed: string[] = tags.values();
+const present: boolean = tags.has('a') && tags.remove('b');
+const size: number = tags.size;
+for (const t of tags) t.toUpperCase();
+// @ts-expect-error: the element type is string
+tags.add(42);
+
+const docs = new ORSet(2);
+docs.add({ title: 'x', tags: ['y'], bytes: new Uint8Array([1]), n: null, ok: true });
+// @ts-expect-error: undefined is not a Value
+docs.add({ a: undefined });
+// @ts-expect-error: functions are not Values
+docs.add(() => 1);
+const anyValue: Value = docs.values()[0] ?? null;
+
+const counter = new GCounter();
+counter.inc();
+counter.inc(5n);
+const n: number = counter.value;
+const big: bigint = counter.bigValue;
+const pn = new PNCounter(3);
+pn.add(-2);
+pn.dec(1n);
+
+const reg = new LWWRegister<{ name: string }>(4, { maxAheadMs: 60_000, now: () => Date.now() });
+reg.set({ name: 'x' });
+const name: string | undefined = reg.value?.name;
+const writer: bigint | undefined = reg.writer;
+reg.maxAheadMs = 1000;
+
+const mv = new MVRegister<number>(5);
+mv.set(1);
+const siblings: Sibling<number>[] = mv.siblings();
+const first: number | undefined = siblings[0]?.value;
+const conflicted: boolean = mv.isConflicted;
+
+const off: () => void = tags.onChange((e: ChangeEvent) => {
+  const local: boolean = e.local;
+  const origin: unknown = e.origin;
+  void local;
+  void origin;
+});
+off();
+tags.onLocalDelta((delta: Uint8Array) => docs.merge(delta, 'peer'));
+
+const delta: Uint8Array | undefined = tags.takeDelta();
+const version: Uint8Array = tags.version();
+const catchUp: Uint8Array = tags.deltaSince(version);
+const changed: boolean = tags.merge(catchUp, { peer: 'x' });
+const copy: ORSet<string> = ORSet.fromBytes<string>(tags.toBytes(), 9);
+const id: bigint = copy.replica;
+copy[Symbol.dispose]();
+tags.free();
+
+const source: WasmSource = new URL('https://example.invalid/deltacrdt.wasm');
+async function load(): Promise<void> {
+  await init(source);
+  initFromBytes(new Uint8Array(0));
+}
+
+export { listed, present, size, anyValue, n, big, name, writer, first, conflicted, delta, changed, id, load };
