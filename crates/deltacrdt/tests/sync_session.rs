@@ -629,3 +629,27 @@ fn lacking_is_known_from_a_digest_before_any_ack() {
     assert_eq!(a.lacking(id(1)), Some(0), "known from b's acknowledgement");
     assert_eq!(a.stats(id(1)).unwrap().acked, Some(a.next_seq()));
 }
+
+#[test]
+fn the_byte_bound_holds_too() {
+    let config = SyncConfig {
+        max_buffer_bytes: 200,
+        ..SyncConfig::default()
+    };
+    let mut net: Net<ORSet<u64>> = Net::new(3, &[(0, 1), (1, 2)], config);
+    net.cut.push((0, 1));
+    for r in 0..40 {
+        add_unique(&mut net, r);
+        net.round(&mut perfect);
+        for s in &net.nodes {
+            assert!(
+                s.buffer_bytes() <= 200,
+                "{} buffered bytes",
+                s.buffer_bytes()
+            );
+        }
+    }
+    net.cut.clear();
+    net.settle(10, &mut perfect);
+    expect_all(&net, 40);
+}
