@@ -492,7 +492,9 @@ fn bottom_state_neighbours_need_no_catch_up_but_others_do() {
     s.update(|c| c.inc(id(0), 2)).unwrap();
     s.add_neighbour(id(2));
     assert_eq!(s.lacking(id(1)), Some(1));
+    assert_eq!(s.unacked(id(1)), Some(1));
     assert_eq!(s.lacking(id(2)), None);
+    assert_eq!(s.unacked(id(2)), None);
 }
 
 #[test]

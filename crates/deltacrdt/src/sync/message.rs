@@ -1,17 +1,4 @@
-//! The wire format of sync messages.
-//!
-//! ```text
-//! byte 0      format version (1, as every encoding of the crate)
-//! byte 1      MESSAGE_TAG (32)
-//! bytes 2..10 sender incarnation, u64 little-endian
-//! byte 10     flags: 1 = ack, 2 = digest request, 4 = digest, 8 = delta (other bits: error)
-//! ack         acknowledged incarnation (u64 LE), start (varint), end (varint), start < end
-//! digest      length (varint), then the sender's version in the crate's binary format
-//! delta       start (varint), end (varint), start < end, length (varint), then the delta in
-//!             the crate's binary format
-//! ```
-//! Nothing may follow. A delta interval `start..end` names the sender's buffer sequence numbers
-//! it covers; `start == 0` marks a catch-up delta that holds everything up to `end`.
+//! The wire format of sync messages (documented in the parent module).
 
 use alloc::vec::Vec;
 

@@ -21,10 +21,28 @@
 //! with a [`SyncError`] and change nothing; there is no IO, no clock and no randomness, so a
 //! run is a function of its inputs (see the `deltacrdt-sim` crate).
 //!
-//! Messages are bytes in the crate's format (version byte, then [`MESSAGE_TAG`]); the layout
-//! is documented in the source of the `message` module. [`Strategy`] selects the algorithm,
-//! including the baselines the simulator compares against (full state, classic delta, digest
-//! only).
+//! [`Strategy`] selects the algorithm, including the baselines the simulator compares against
+//! (full state, classic delta, digest only).
+//!
+//! ## Wire format
+//!
+//! One message per neighbour per poll, each part optional and idempotent:
+//!
+//! ```text
+//! byte 0      format version (1, as every encoding of the crate)
+//! byte 1      MESSAGE_TAG (32)
+//! bytes 2..10 sender incarnation, u64 little-endian
+//! byte 10     flags: 1 = ack, 2 = digest request, 4 = digest, 8 = delta (other bits: error)
+//! ack         acknowledged incarnation (u64 LE), start (varint), end (varint), start < end
+//! digest      length (varint), then the sender's version in the crate's binary format
+//! delta       start (varint), end (varint), start < end, length (varint), then the delta in
+//!             the crate's binary format
+//! ```
+//!
+//! Nothing may follow. A delta's interval `start..end` names the sender's buffer sequence
+//! numbers it covers (numbering starts at 1); `start == 0` marks a catch-up delta that holds
+//! everything up to `end`. An acknowledgement repeats the interval received; the sender
+//! advances what it knows the neighbour has only when the interval starts at or below that.
 //!
 //! ```
 //! use deltacrdt::{sync::{Session, SyncConfig}, GCounter, ReplicaId};

@@ -310,6 +310,14 @@ where
         }
     }
 
+    /// How many buffered deltas the neighbour has not acknowledged (`None`: unknown, see
+    /// [`lacking`](Self::lacking), or not a neighbour): its share of the buffer.
+    pub fn unacked(&self, neighbour: ReplicaId) -> Option<u64> {
+        let n = self.neighbours.get(&neighbour)?;
+        let acked = n.acked.filter(|a| *a >= self.first_seq)?;
+        Some(self.next_seq - acked)
+    }
+
     /// How many deltas the buffer holds.
     pub fn buffer_len(&self) -> usize {
         self.buffer.len()
