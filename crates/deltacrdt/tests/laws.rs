@@ -32,7 +32,7 @@ impl Minimal for PNCounter {
 
 impl Minimal for LWWRegister<u8> {
     fn only_news(delta: &Self, _: &Self, b: &Self) -> bool {
-        delta.is_bottom() || delta.entry() > b.entry()
+        delta.is_bottom() || delta.entry() != b.entry()
     }
 }
 

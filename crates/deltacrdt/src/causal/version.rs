@@ -7,8 +7,10 @@ use crate::causal::{CausalContext, ReplicaId};
 /// A 64-bit digest of one sequence number; the digest of a set of dots of one replica is the
 /// XOR of its members' digests, so it updates in O(1) as dots come and go.
 fn seq_digest(seq: u64) -> u64 {
-    // splitmix64's finalizer: a bijection that spreads every input bit over the output.
-    let mut z = seq.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    // splitmix64's finalizer: a bijection that spreads every input bit over the output and
+    // maps only 0 to 0. Sequence numbers start at 1, so no dot has a zero digest (a zero
+    // digest would make its dot invisible in the XOR).
+    let mut z = seq;
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
@@ -34,7 +36,10 @@ pub(crate) fn toggle(digests: &mut LiveDigests, replica: ReplicaId, seq: u64) {
 /// digest matches the peer's live dots, the peer sends no removal information for that replica;
 /// when it differs (or is unknown, for a version built from a bare context), the peer sends its
 /// removed dots within the context, as runs. Digests are XORs of a 64-bit mix of each sequence
-/// number: two different sets collide with probability about 2^-64.
+/// number: two different sets of honest dots collide with probability about 2^-64. The digest
+/// is not a cryptographic commitment: a peer that forges dots in another replica's name could
+/// pick sequence numbers whose digests cancel, and so make catch-up skip the removal of those
+/// forged dots; it cannot hide a removal of dots it did not forge alongside.
 ///
 /// ```
 /// use deltacrdt::{DeltaCrdt, Lattice, ORSet, ReplicaId};
@@ -91,5 +96,19 @@ impl CausalVersion {
 impl From<CausalContext> for CausalVersion {
     fn from(context: CausalContext) -> Self {
         CausalVersion::from_context(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seq_digest;
+
+    #[test]
+    fn no_sequence_number_has_a_zero_digest() {
+        // The finalizer is a bijection with 0 -> 0; check the edges and the old trap value.
+        for seq in [1u64, 2, u64::MAX, 0x61c8_8646_80b5_83eb, 1 << 63] {
+            assert_ne!(seq_digest(seq), 0);
+        }
+        assert_eq!(seq_digest(0), 0);
     }
 }

@@ -367,24 +367,32 @@ impl<V: Codec> Binary for LWWRegister<V> {
 }
 
 impl Codec for LwwVersion {
+    /// 0 for empty; or 1, the timestamp, the replica and the 8-byte value digest.
     fn encode(&self, out: &mut Vec<u8>) {
-        match self.0 {
+        match self.stamp {
             None => out.push(0),
             Some((t, r)) => {
                 out.push(1);
                 t.encode(out);
                 r.encode(out);
+                out.extend_from_slice(&self.value_digest.to_le_bytes());
             }
         }
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let at = r.offset();
         match r.byte()? {
-            0 => Ok(LwwVersion(None)),
-            1 => Ok(LwwVersion(Some((
-                Timestamp::decode(r)?,
-                ReplicaId::decode(r)?,
-            )))),
+            0 => Ok(LwwVersion::default()),
+            1 => {
+                let stamp = Some((Timestamp::decode(r)?, ReplicaId::decode(r)?));
+                let b = r.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                Ok(LwwVersion {
+                    stamp,
+                    value_digest: u64::from_le_bytes(a),
+                })
+            }
             b => Err(r.error_at(at, DecodeErrorKind::InvalidTag(b))),
         }
     }

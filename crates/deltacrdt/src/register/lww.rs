@@ -1,5 +1,6 @@
 //! Last-writer-wins register.
 
+use crate::codec::Codec;
 use crate::{ClockError, DeltaCrdt, HybridClock, Lattice, ReplicaId, TimeBound, Timestamp};
 
 /// One write to an [`LWWRegister`]: the value with the timestamp and replica that wrote it.
@@ -42,9 +43,33 @@ pub struct LWWRegister<V> {
     pub(crate) entry: Option<LwwEntry<V>>,
 }
 
-/// The version of an [`LWWRegister`]: the `(timestamp, replica)` of the write it holds.
+/// The version of an [`LWWRegister`]: the `(timestamp, replica)` of the write it holds and a
+/// 64-bit digest of its value's encoding.
+///
+/// The digest matters only when one replica wrote two values under the same timestamp (a
+/// caller of [`LWWRegister::set`] reusing a stamp): the stamps then tie, and the digest tells
+/// catch-up that the values differ.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct LwwVersion(pub Option<(Timestamp, ReplicaId)>);
+pub struct LwwVersion {
+    /// The `(timestamp, replica)` of the current write, if any.
+    pub stamp: Option<(Timestamp, ReplicaId)>,
+    /// A digest of the current value's binary encoding (0 when empty).
+    pub value_digest: u64,
+}
+
+/// FNV-1a over the encoding, then a finalizer: stable across platforms, since it hashes the
+/// canonical bytes rather than in-memory layout.
+fn value_digest<V: Codec>(value: &V) -> u64 {
+    let mut bytes = alloc::vec::Vec::new();
+    value.encode(&mut bytes);
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^ (h >> 33)
+}
 
 impl<V> Default for LWWRegister<V> {
     fn default() -> Self {
@@ -157,18 +182,35 @@ impl<V: Ord + Clone> Lattice for LWWRegister<V> {
     }
 }
 
-impl<V: Ord + Clone> DeltaCrdt for LWWRegister<V> {
+impl<V: Ord + Clone + Codec> DeltaCrdt for LWWRegister<V> {
     type Version = LwwVersion;
 
     fn version(&self) -> LwwVersion {
-        LwwVersion(self.entry.as_ref().map(|e| (e.timestamp, e.replica)))
+        match &self.entry {
+            None => LwwVersion::default(),
+            Some(e) => LwwVersion {
+                stamp: Some((e.timestamp, e.replica)),
+                value_digest: value_digest(&e.value),
+            },
+        }
     }
 
-    /// The current write if it is newer than `version`'s, else an empty register.
+    /// The current write if it is newer than `version`'s, or has the same stamp but another
+    /// value; else an empty register.
     fn delta_since(&self, version: &LwwVersion) -> Self {
         match &self.entry {
-            Some(e) if Some((e.timestamp, e.replica)) > version.0 => self.clone(),
-            _ => LWWRegister::new(),
+            Some(e) => {
+                let stamp = Some((e.timestamp, e.replica));
+                let newer = stamp > version.stamp;
+                let tie_differs =
+                    stamp == version.stamp && value_digest(&e.value) != version.value_digest;
+                if newer || tie_differs {
+                    self.clone()
+                } else {
+                    LWWRegister::new()
+                }
+            }
+            None => LWWRegister::new(),
         }
     }
 }
