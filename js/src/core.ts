@@ -1,4 +1,4 @@
-/// <reference lib="esnext.disposable" />
+/// <reference lib="esnext.disposable" preserve="true" />
 /**
  * The JS API: one class per CRDT, each a thin wrapper around a wasm object.
  *
@@ -265,6 +265,13 @@ function subscribe<L>(list: L[], listener: L): () => void {
   };
 }
 
+/** Reads the 16 little-endian two's-complement bytes of a 128-bit counter value. */
+function int128(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return BigInt.asIntN(128, v);
+}
+
 function checkedAmount(n: number | bigint, where: string): bigint {
   return uint64(n, where, 'amount');
 }
@@ -290,12 +297,12 @@ export class GCounter extends Replica<WasmGCounter> {
 
   /** The value (exact up to 2^53; see {@link bigValue}). */
   get value(): number {
-    return this.w.value();
+    return Number(this.bigValue);
   }
 
   /** The exact value. */
   get bigValue(): bigint {
-    return BigInt(this.w.valueString());
+    return int128(this.w.valueBytes());
   }
 
   /** @internal */
@@ -343,12 +350,12 @@ export class PNCounter extends Replica<WasmPNCounter> {
 
   /** The value (exact within ±2^53; see {@link bigValue}). */
   get value(): number {
-    return this.w.value();
+    return Number(this.bigValue);
   }
 
   /** The exact value. */
   get bigValue(): bigint {
-    return BigInt(this.w.valueString());
+    return int128(this.w.valueBytes());
   }
 
   /** @internal */

@@ -43,15 +43,11 @@ impl WasmGCounter {
             .map_err(|e| js_error("GCounter", "merge", e))
     }
 
-    /// The value, rounded to the nearest `f64` above 2^53.
-    pub fn value(&self) -> f64 {
-        self.inner.state.value() as f64
-    }
-
-    /// The exact value in decimal.
-    #[wasm_bindgen(js_name = valueString)]
-    pub fn value_string(&self) -> String {
-        self.inner.state.value().to_string()
+    /// The exact value as 16 little-endian bytes (two's complement), read into a `bigint`
+    /// by the TS layer: formatting or converting 128-bit integers here would add kilobytes.
+    #[wasm_bindgen(js_name = valueBytes)]
+    pub fn value_bytes(&self) -> Vec<u8> {
+        self.inner.state.value().to_le_bytes().to_vec()
     }
 }
 

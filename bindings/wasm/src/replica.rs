@@ -1,5 +1,5 @@
 //! What every exported class shares: the core CRDT, the replica id, the pending delta group
-//! and the delta of the last mutation; plus [`shared_methods!`], which exports the methods that
+//! and the delta of the last mutation; plus `shared_methods!`, which exports the methods that
 //! read and write bytes.
 
 use deltacrdt::codec::{type_name, Binary};
