@@ -1,0 +1,181 @@
+//! Writes the seed corpora in `fuzz/corpus/<target>/`: a handful of small inputs per target.
+//!
+//! - `decode`: valid encodings of every state, delta and version type, produced by real
+//!   operations (so the fuzzer starts from inputs that get past the header and the checks);
+//! - `convergence`, `delta_since`: deterministic pseudo-random bytes, kept only if they parse
+//!   into a case of the wanted type with several steps and pass every check, one or more per
+//!   type.
+//!
+//! Run from the repository root: `cargo run --manifest-path fuzz/Cargo.toml --example seed_corpus`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use arbitrary::{Arbitrary, Unstructured};
+use deltacrdt::codec::Binary;
+use deltacrdt::{
+    DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
+    ReplicaId, Timestamp,
+};
+use deltacrdt_fuzz::{convergence, delta_since};
+
+fn corpus_dir(target: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("corpus")
+        .join(target);
+    fs::create_dir_all(&dir).expect("create corpus dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) {
+    fs::write(dir.join(name), bytes).expect("write seed");
+}
+
+fn decode_seeds() {
+    let dir = corpus_dir("decode");
+    let (a, b, c) = (ReplicaId(1), ReplicaId(2), ReplicaId(u64::MAX));
+
+    let mut g = GCounter::new();
+    let dg = g.inc(a, 3).unwrap();
+    g.inc(b, 300).unwrap();
+    write(&dir, "gcounter", &g.to_bytes());
+    write(&dir, "gcounter-delta", &dg.to_bytes());
+    write(&dir, "version-vector", &g.version().to_bytes());
+
+    let mut p = PNCounter::new();
+    p.inc(a, 10).unwrap();
+    let dp = p.dec(c, 4).unwrap();
+    write(&dir, "pncounter", &p.to_bytes());
+    write(&dir, "pncounter-delta", &dp.to_bytes());
+    write(&dir, "pn-version", &p.version().to_bytes());
+
+    let mut s: ORSet<String> = ORSet::new();
+    s.add(a, "apples".into()).unwrap();
+    s.add(b, "pears".into()).unwrap();
+    let mut t = s.clone();
+    s.remove(&"apples".to_string());
+    t.add(c, "apples".into()).unwrap();
+    let dt = t.add(a, "plums".into()).unwrap();
+    s.join(t);
+    write(&dir, "orset-string", &s.to_bytes());
+    write(&dir, "orset-string-delta", &dt.to_bytes());
+    write(&dir, "causal-context", &s.context().to_bytes());
+    write(&dir, "causal-version", &s.version().to_bytes());
+    let mut n: ORSet<u64> = ORSet::new();
+    n.add_all(a, [1, 2, 3, 300]).unwrap();
+    n.remove(&2);
+    write(&dir, "orset-u64", &n.to_bytes());
+    let mut v: ORSet<Vec<u8>> = ORSet::new();
+    v.add(b, vec![0, 1, 2]).unwrap();
+    write(&dir, "orset-bytes", &v.to_bytes());
+
+    let mut l = LWWRegister::new();
+    let mut clock = HybridClock::new();
+    l.set_with_clock(&mut clock, 1_700_000_000_000, a, "draft".to_string())
+        .unwrap();
+    let dl = l.set(b, Timestamp::new(1_700_000_000_500, 2), "final".to_string());
+    write(&dir, "lww-string", &l.to_bytes());
+    write(&dir, "lww-delta", &dl.to_bytes());
+    write(&dir, "lww-version", &l.version().to_bytes());
+
+    let mut m: MVRegister<u32> = MVRegister::new();
+    let mut m2 = m.clone();
+    m.write(a, 7).unwrap();
+    let dm = m2.write(b, 9).unwrap();
+    m.join(m2);
+    write(&dir, "mv-u32", &m.to_bytes());
+    write(&dir, "mv-delta", &dm.to_bytes());
+}
+
+/// xorshift64*: a fixed generator so the seeds are reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn bytes(&mut self, n: usize) -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                self.0 ^= self.0 >> 12;
+                self.0 ^= self.0 << 25;
+                self.0 ^= self.0 >> 27;
+                (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 56) as u8
+            })
+            .collect()
+    }
+}
+
+/// Finds `per_kind` inputs for each of `kinds` kinds that parse as `T`, are accepted by
+/// `keep` (which also runs the checks) and are reported as kind `kind_of`.
+fn structured_seeds<T: for<'a> Arbitrary<'a>>(
+    target: &str,
+    kinds: usize,
+    per_kind: usize,
+    kind_of: impl Fn(&T) -> (usize, &'static str),
+    keep: impl Fn(&T) -> bool,
+) {
+    let dir = corpus_dir(target);
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut found = vec![0usize; kinds];
+    for _ in 0..200_000 {
+        if found.iter().all(|&n| n >= per_kind) {
+            break;
+        }
+        let len = 48 + (rng.bytes(1)[0] as usize) * 2;
+        let bytes = rng.bytes(len);
+        let Ok(value) = T::arbitrary_take_rest(Unstructured::new(&bytes)) else {
+            continue;
+        };
+        let (kind, name) = kind_of(&value);
+        if found[kind] < per_kind && keep(&value) {
+            write(&dir, &format!("{name}-{}", found[kind]), &bytes);
+            found[kind] += 1;
+        }
+    }
+    assert!(
+        found.iter().all(|&n| n >= per_kind),
+        "{target}: found only {found:?}"
+    );
+}
+
+fn main() {
+    decode_seeds();
+    structured_seeds::<convergence::Scenario>(
+        "convergence",
+        5,
+        2,
+        |s| match s {
+            convergence::Scenario::GCounter(_) => (0, "gcounter"),
+            convergence::Scenario::PNCounter(_) => (1, "pncounter"),
+            convergence::Scenario::ORSet(_) => (2, "orset"),
+            convergence::Scenario::MVRegister(_) => (3, "mvregister"),
+            convergence::Scenario::LWWRegister(_) => (4, "lwwregister"),
+        },
+        |s| {
+            let steps = match s {
+                convergence::Scenario::GCounter(v) => v.len(),
+                convergence::Scenario::PNCounter(v) => v.len(),
+                convergence::Scenario::ORSet(v) => v.len(),
+                convergence::Scenario::MVRegister(v) => v.len(),
+                convergence::Scenario::LWWRegister(v) => v.len(),
+            };
+            convergence::run(s);
+            steps >= 6
+        },
+    );
+    structured_seeds::<delta_since::Case>(
+        "delta_since",
+        5,
+        2,
+        |c| match c {
+            delta_since::Case::GCounter(..) => (0, "gcounter"),
+            delta_since::Case::PNCounter(..) => (1, "pncounter"),
+            delta_since::Case::ORSet(..) => (2, "orset"),
+            delta_since::Case::MVRegister(..) => (3, "mvregister"),
+            delta_since::Case::LWWRegister(..) => (4, "lwwregister"),
+        },
+        |c| {
+            delta_since::run(c);
+            true
+        },
+    );
+    println!("seed corpora written to {}", corpus_dir("").display());
+}

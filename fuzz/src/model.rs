@@ -1,0 +1,803 @@
+//! Reference models: what each type must hold after a given set of operations.
+//!
+//! The simulation ([`crate::convergence`]) records every operation as one or more events in a
+//! [`History`]: who made it and which events its replica had seen then (`observed`). A
+//! replica's knowledge is a set of events (a bit set, [`Events`]), and each model says from
+//! that set alone what the replica's state must be:
+//!
+//! - counters: per replica, the latest total it announced; the value is their sum;
+//! - LWW register: the write with the greatest `(timestamp, replica, value)`;
+//! - MV register: the writes that no known write or clear had observed;
+//! - OR-Set: an element's dots are those of its adds that no known add, remove or clear of
+//!   that element had observed; the element is present iff it has a dot (add wins).
+//!
+//! Counters and the LWW register are checked after every step. The causal types (OR-Set,
+//! MV register) are checked exactly when the knowledge is causally closed (every event's
+//! observed events are known too): deltas may arrive out of causal order, and only then is
+//! "what the replica has seen" the same as "what it knows". Otherwise a weaker check holds:
+//! every live dot comes from a known event with the same element or value.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+
+use arbitrary::Arbitrary;
+use deltacrdt::codec::Binary;
+use deltacrdt::{
+    CausalContext, CausalVersion, DeltaCrdt, Dot, GCounter, HybridClock, LWWRegister, Lattice,
+    LwwEntry, LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, ReplicaId, Timestamp,
+    VersionVector,
+};
+
+/// A set of events, by index in the [`History`] (so at most [`MAX_EVENTS`]).
+pub type Events = u128;
+
+/// How many events a simulation records at most.
+pub const MAX_EVENTS: usize = 128;
+
+/// The bit of event `i`.
+pub fn bit(i: usize) -> Events {
+    1u128 << i
+}
+
+/// One recorded event.
+#[derive(Clone, Debug)]
+pub struct Record<E> {
+    /// Index of the replica that made it.
+    pub origin: usize,
+    /// The events its replica had seen when it was made (its own earlier events included).
+    pub observed: Events,
+    /// What it was.
+    pub event: E,
+}
+
+/// Every event of a simulation, in the order they were made.
+#[derive(Clone, Debug)]
+pub struct History<E> {
+    /// The events; an event's index is its bit in [`Events`].
+    pub records: Vec<Record<E>>,
+}
+
+impl<E> Default for History<E> {
+    fn default() -> Self {
+        History {
+            records: Vec::new(),
+        }
+    }
+}
+
+impl<E> History<E> {
+    /// The known events with their index.
+    pub fn known(&self, known: Events) -> impl Iterator<Item = (usize, &Record<E>)> + '_ {
+        self.records
+            .iter()
+            .enumerate()
+            .filter(move |(i, _)| known & bit(*i) != 0)
+    }
+
+    /// Whether `known` is causally closed: it holds everything its events had observed.
+    pub fn is_closed(&self, known: Events) -> bool {
+        self.known(known).all(|(_, r)| r.observed & !known == 0)
+    }
+
+    /// Events made by replica `origin`.
+    pub fn by(&self, origin: usize) -> impl Iterator<Item = &E> + '_ {
+        self.records
+            .iter()
+            .filter(move |r| r.origin == origin)
+            .map(|r| &r.event)
+    }
+}
+
+/// A type under test with its reference model.
+pub trait Model {
+    /// The CRDT.
+    type State: DeltaCrdt<Version = Self::Version> + Binary + Debug;
+    /// Its version.
+    type Version: Binary + PartialEq + Debug;
+    /// The operations the fuzzer chooses from.
+    type Op: Debug + for<'a> Arbitrary<'a>;
+    /// What the model records of an operation.
+    type Event: Debug + Clone;
+    /// Per-replica state a mutator needs besides the CRDT (a clock).
+    type Local: Default;
+
+    /// Applies `op` at replica `at` (whose knowledge is `known`), checks what the operation
+    /// itself guarantees, and returns its delta and the events it made (each event observes
+    /// the ones before it in the list).
+    fn apply(
+        state: &mut Self::State,
+        local: &mut Self::Local,
+        at: usize,
+        op: &Self::Op,
+        history: &History<Self::Event>,
+        known: Events,
+    ) -> (Self::State, Vec<Self::Event>);
+
+    /// Checks `state` against the model for the events `known`; `closed` says whether
+    /// `known` is causally closed.
+    fn check(state: &Self::State, history: &History<Self::Event>, known: Events, closed: bool);
+
+    /// Minimality of a catch-up delta: every store entry of `delta` is missing at the holder
+    /// of `version`.
+    fn store_is_new(delta: &Self::State, version: &Self::Version) -> bool;
+
+    /// A weaker version holding the same events, if the type has one (a causal version
+    /// without its live-dot digests); catch-up from it must be just as correct.
+    fn weaken(_version: &Self::Version) -> Option<Self::Version> {
+        None
+    }
+}
+
+fn weaken_causal(version: &CausalVersion) -> Option<CausalVersion> {
+    Some(CausalVersion::from_context(version.context().clone()))
+}
+
+/// The replica ids of the three simulated replicas, chosen to exercise the id encoding.
+pub const REPLICAS: [ReplicaId; 3] = [ReplicaId(0x0101), ReplicaId(2), ReplicaId(u64::MAX)];
+
+// ---------------------------------------------------------------------------------------------
+// Counters
+
+/// An increment, small (common) or of any size (to reach overflow).
+#[derive(Arbitrary, Debug, Clone, Copy)]
+pub enum Amount {
+    /// 0..=255.
+    Small(u8),
+    /// Any `u64`.
+    Any(u64),
+}
+
+impl Amount {
+    /// The amount.
+    pub fn get(self) -> u64 {
+        match self {
+            Amount::Small(n) => u64::from(n),
+            Amount::Any(n) => n,
+        }
+    }
+}
+
+/// A [`GCounter`] operation.
+#[derive(Arbitrary, Debug)]
+pub enum CounterOp {
+    /// `inc(replica, n)`.
+    Inc(Amount),
+}
+
+/// A counter event: a replica announced a new total (increments or decrements).
+#[derive(Debug, Clone, Copy)]
+pub struct Total {
+    /// `true` for the decrement side of a [`PNCounter`].
+    pub dec: bool,
+    /// The replica's total after the operation.
+    pub total: u64,
+}
+
+/// The latest total each replica announced on one side, among the known events.
+fn totals(history: &History<Total>, known: Events, dec: bool) -> [u64; 3] {
+    let mut t = [0u64; 3];
+    for (_, r) in history.known(known) {
+        if r.event.dec == dec {
+            t[r.origin] = t[r.origin].max(r.event.total);
+        }
+    }
+    t
+}
+
+/// Applies one increment on a side, predicting overflow from the model.
+fn counter_step(
+    counter: &mut GCounter,
+    at: usize,
+    n: u64,
+    dec: bool,
+    history: &History<Total>,
+) -> Option<(GCounter, Total)> {
+    let own: u64 = history
+        .by(at)
+        .filter(|e| e.dec == dec)
+        .map(|e| e.total)
+        .max()
+        .unwrap_or(0);
+    assert_eq!(
+        counter.count_of(REPLICAS[at]),
+        own,
+        "a replica lost its own count"
+    );
+    let before = counter.clone();
+    match (counter.inc(REPLICAS[at], n), own.checked_add(n)) {
+        (Ok(delta), Some(total)) => {
+            if n == 0 {
+                assert!(
+                    delta.counts().is_empty(),
+                    "inc(0) made a non-empty delta {delta:?}"
+                );
+                assert_eq!(*counter, before);
+                return None;
+            }
+            assert_eq!(
+                delta.counts().iter().collect::<Vec<_>>(),
+                vec![(REPLICAS[at], total)]
+            );
+            assert_eq!(counter.count_of(REPLICAS[at]), total);
+            Some((delta, Total { dec, total }))
+        }
+        (Err(e), None) => {
+            assert_eq!(*counter, before, "a refused increment changed the counter");
+            assert_eq!((e.replica, e.current, e.increment), (REPLICAS[at], own, n));
+            None
+        }
+        (got, expected) => panic!("inc({n}) on count {own}: got {got:?}, model says {expected:?}"),
+    }
+}
+
+fn check_side(counter: &GCounter, history: &History<Total>, known: Events, dec: bool) {
+    let t = totals(history, known, dec);
+    for (i, r) in REPLICAS.iter().enumerate() {
+        assert_eq!(
+            counter.count_of(*r),
+            t[i],
+            "count of replica {i} (dec side: {dec})"
+        );
+    }
+    assert_eq!(counter.counts().len(), t.iter().filter(|&&n| n > 0).count());
+    let sum: u128 = t.iter().map(|&n| u128::from(n)).sum();
+    assert_eq!(counter.value(), sum);
+    assert_eq!(counter.value_u64(), u64::try_from(sum).ok());
+}
+
+fn counter_store_is_new(delta: &GCounter, version: &VersionVector) -> bool {
+    delta.counts().iter().all(|(r, n)| n > version.get(r))
+}
+
+/// [`GCounter`] against per-replica totals.
+pub struct GCounterModel;
+
+impl Model for GCounterModel {
+    type State = GCounter;
+    type Version = VersionVector;
+    type Op = CounterOp;
+    type Event = Total;
+    type Local = ();
+
+    fn apply(
+        state: &mut GCounter,
+        _: &mut (),
+        at: usize,
+        op: &CounterOp,
+        history: &History<Total>,
+        _: Events,
+    ) -> (GCounter, Vec<Total>) {
+        let CounterOp::Inc(n) = op;
+        match counter_step(state, at, n.get(), false, history) {
+            Some((delta, event)) => (delta, vec![event]),
+            None => (GCounter::new(), vec![]),
+        }
+    }
+
+    fn check(state: &GCounter, history: &History<Total>, known: Events, _: bool) {
+        check_side(state, history, known, false);
+    }
+
+    fn store_is_new(delta: &GCounter, version: &VersionVector) -> bool {
+        counter_store_is_new(delta, version)
+    }
+}
+
+/// A [`PNCounter`] operation.
+#[derive(Arbitrary, Debug)]
+pub enum PnOp {
+    /// `inc(replica, n)`.
+    Inc(Amount),
+    /// `dec(replica, n)`.
+    Dec(Amount),
+    /// `add(replica, n)`.
+    Add(i64),
+}
+
+/// [`PNCounter`] against per-replica totals of increments and of decrements.
+pub struct PNCounterModel;
+
+impl Model for PNCounterModel {
+    type State = PNCounter;
+    type Version = PNVersion;
+    type Op = PnOp;
+    type Event = Total;
+    type Local = ();
+
+    fn apply(
+        state: &mut PNCounter,
+        _: &mut (),
+        at: usize,
+        op: &PnOp,
+        history: &History<Total>,
+        _: Events,
+    ) -> (PNCounter, Vec<Total>) {
+        let (n, dec) = match *op {
+            PnOp::Inc(n) => (n.get(), false),
+            PnOp::Dec(n) => (n.get(), true),
+            PnOp::Add(n) => (n.unsigned_abs(), n < 0),
+        };
+        // Run the real mutator, then replay the same step on a copy of the side it touched
+        // to compare with the model.
+        let mut side = if dec {
+            state.decrements().clone()
+        } else {
+            state.increments().clone()
+        };
+        let expected = counter_step(&mut side, at, n, dec, history);
+        let before = state.clone();
+        let result = match *op {
+            PnOp::Inc(_) => state.inc(REPLICAS[at], n),
+            PnOp::Dec(_) => state.dec(REPLICAS[at], n),
+            PnOp::Add(v) => state.add(REPLICAS[at], v),
+        };
+        let (inc, dec_side) = (state.increments().clone(), state.decrements().clone());
+        assert_eq!(if dec { &dec_side } else { &inc }, &side);
+        assert_eq!(
+            if dec {
+                before.increments()
+            } else {
+                before.decrements()
+            },
+            if dec { &inc } else { &dec_side },
+            "an operation changed the other side"
+        );
+        match (result, expected) {
+            (Ok(delta), Some((side_delta, event))) => {
+                let (d, other) = if dec {
+                    (delta.decrements(), delta.increments())
+                } else {
+                    (delta.increments(), delta.decrements())
+                };
+                assert_eq!(d, &side_delta);
+                assert!(other.counts().is_empty());
+                (delta, vec![event])
+            }
+            (Ok(delta), None) => {
+                assert!(
+                    delta.increments().counts().is_empty()
+                        && delta.decrements().counts().is_empty()
+                );
+                (delta, vec![])
+            }
+            (Err(_), None) => (PNCounter::new(), vec![]),
+            (Err(e), Some(_)) => panic!("{op:?} refused ({e}) but the model accepts it"),
+        }
+    }
+
+    fn check(state: &PNCounter, history: &History<Total>, known: Events, _: bool) {
+        check_side(state.increments(), history, known, false);
+        check_side(state.decrements(), history, known, true);
+        assert_eq!(
+            state.value(),
+            state.increments().value() as i128 - state.decrements().value() as i128
+        );
+    }
+
+    fn store_is_new(delta: &PNCounter, version: &PNVersion) -> bool {
+        counter_store_is_new(delta.increments(), &version.inc)
+            && counter_store_is_new(delta.decrements(), &version.dec)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LWW register
+
+/// An [`LWWRegister`] operation.
+#[derive(Arbitrary, Debug)]
+pub enum LwwOp {
+    /// `set(replica, Timestamp::new(ms, logical), value)`: a caller-chosen timestamp, small so
+    /// that ties between replicas are common.
+    Set {
+        /// Physical milliseconds.
+        ms: u8,
+        /// Logical counter.
+        logical: u8,
+        /// The value (written as a string).
+        value: u8,
+    },
+    /// `set_with_clock(clock, wall_ms, replica, value)`.
+    SetWithClock {
+        /// The wall clock reading.
+        wall_ms: u8,
+        /// The value (written as a string).
+        value: u8,
+    },
+}
+
+/// [`LWWRegister`] against the greatest known write.
+pub struct LwwModel;
+
+impl Model for LwwModel {
+    type State = LWWRegister<String>;
+    type Version = LwwVersion;
+    type Op = LwwOp;
+    type Event = LwwEntry<String>;
+    type Local = HybridClock;
+
+    fn apply(
+        state: &mut LWWRegister<String>,
+        clock: &mut HybridClock,
+        at: usize,
+        op: &LwwOp,
+        _: &History<LwwEntry<String>>,
+        _: Events,
+    ) -> (LWWRegister<String>, Vec<LwwEntry<String>>) {
+        let before = state.entry().cloned();
+        // The stamp this write will get (a clocked write observes the current one first).
+        let (timestamp, value) = match *op {
+            LwwOp::Set { ms, logical, value } => (
+                Timestamp::new(u64::from(ms), u16::from(logical)),
+                format!("v{value}"),
+            ),
+            LwwOp::SetWithClock { wall_ms, value } => {
+                let mut c = *clock;
+                if let Some(e) = &before {
+                    c.observe(e.timestamp);
+                }
+                (
+                    c.now(u64::from(wall_ms))
+                        .expect("small clocks cannot be exhausted"),
+                    format!("v{value}"),
+                )
+            }
+        };
+        // A replica may reuse a stamp for another value (a `set` caller's mistake): join keeps
+        // the greater value, and catch-up must still reconcile replicas holding either one
+        // (regression test `lww_catch_up_converges_when_a_replica_reuses_a_stamp`).
+        let expected = LwwEntry {
+            timestamp,
+            replica: REPLICAS[at],
+            value: value.clone(),
+        };
+        let delta = match *op {
+            LwwOp::Set { .. } => {
+                let d = state.set(REPLICAS[at], timestamp, value);
+                assert_eq!(
+                    state.entry(),
+                    before.clone().max(Some(expected.clone())).as_ref()
+                );
+                d
+            }
+            LwwOp::SetWithClock { wall_ms, .. } => {
+                let d = state
+                    .set_with_clock(clock, u64::from(wall_ms), REPLICAS[at], value)
+                    .expect("small clocks cannot be exhausted");
+                // A clocked write always takes effect locally.
+                assert_eq!(
+                    state.entry(),
+                    Some(&expected),
+                    "a clocked write did not take effect"
+                );
+                assert!(before.is_none_or(|b| b.timestamp < timestamp));
+                d
+            }
+        };
+        assert_eq!(delta.entry(), Some(&expected), "a write's delta");
+        (delta, vec![expected])
+    }
+
+    fn check(
+        state: &LWWRegister<String>,
+        history: &History<LwwEntry<String>>,
+        known: Events,
+        _: bool,
+    ) {
+        let expected = history.known(known).map(|(_, r)| &r.event).max();
+        assert_eq!(
+            state.entry(),
+            expected,
+            "the register does not hold the greatest known write"
+        );
+    }
+
+    fn store_is_new(delta: &LWWRegister<String>, version: &LwwVersion) -> bool {
+        // Newer than the version's write, or as new but another value.
+        let sent = delta.version();
+        delta.is_bottom() || (sent.stamp >= version.stamp && sent != *version)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Causal types
+
+/// The dot the next event of replica `at` must get: one past its own dotted events.
+fn next_dot<E>(history: &History<E>, at: usize, dotted: impl Fn(&E) -> bool) -> Dot {
+    let n = history.by(at).filter(|e| dotted(e)).count() as u64;
+    Dot::new(REPLICAS[at], n + 1)
+}
+
+/// Whether a known event that `touches` the same item observed event `i`.
+fn overwritten<E>(
+    history: &History<E>,
+    known: Events,
+    i: usize,
+    touches: impl Fn(&E) -> bool,
+) -> bool {
+    history
+        .known(known)
+        .any(|(_, r)| r.observed & bit(i) != 0 && touches(&r.event))
+}
+
+/// An [`MVRegister`] operation.
+#[derive(Arbitrary, Debug)]
+pub enum MvOp {
+    /// `write(replica, value)`.
+    Write(u8),
+    /// `clear()`.
+    Clear,
+}
+
+/// An [`MVRegister`] event.
+#[derive(Debug, Clone)]
+pub enum MvEvent {
+    /// A write and the dot it got.
+    Write(Dot, u32),
+    /// A clear.
+    Clear,
+}
+
+/// [`MVRegister`] against the writes no known write or clear had observed.
+pub struct MvModel;
+
+impl Model for MvModel {
+    type State = MVRegister<u32>;
+    type Version = CausalVersion;
+    type Op = MvOp;
+    type Event = MvEvent;
+    type Local = ();
+
+    fn apply(
+        state: &mut MVRegister<u32>,
+        _: &mut (),
+        at: usize,
+        op: &MvOp,
+        history: &History<MvEvent>,
+        _: Events,
+    ) -> (MVRegister<u32>, Vec<MvEvent>) {
+        match *op {
+            MvOp::Write(v) => {
+                let dot = next_dot(history, at, |e| matches!(e, MvEvent::Write(..)));
+                let delta = state
+                    .write(REPLICAS[at], u32::from(v))
+                    .expect("few dots used");
+                assert_eq!(delta.siblings(), &[(dot, u32::from(v))], "a write's delta");
+                assert_eq!(
+                    state.siblings(),
+                    &[(dot, u32::from(v))],
+                    "a write replaces what it saw"
+                );
+                (delta, vec![MvEvent::Write(dot, u32::from(v))])
+            }
+            MvOp::Clear => {
+                let delta = state.clear();
+                assert!(state.is_empty() && delta.is_empty());
+                (delta, vec![MvEvent::Clear])
+            }
+        }
+    }
+
+    fn check(state: &MVRegister<u32>, history: &History<MvEvent>, known: Events, closed: bool) {
+        let writes: BTreeMap<Dot, u32> = history
+            .known(known)
+            .filter_map(|(_, r)| match r.event {
+                MvEvent::Write(d, v) => Some((d, v)),
+                MvEvent::Clear => None,
+            })
+            .collect();
+        for (d, v) in state.siblings() {
+            assert_eq!(writes.get(d), Some(v), "sibling {d} is no known write");
+        }
+        if !closed {
+            return;
+        }
+        let expected: Vec<(Dot, u32)> = history
+            .known(known)
+            .filter_map(|(i, r)| match r.event {
+                MvEvent::Write(d, v) if !overwritten(history, known, i, |_| true) => Some((d, v)),
+                _ => None,
+            })
+            .collect::<BTreeMap<_, _>>()
+            .into_iter()
+            .collect();
+        assert_eq!(
+            state.siblings(),
+            expected.as_slice(),
+            "siblings differ from the model"
+        );
+        let context: CausalContext = writes.keys().copied().collect();
+        assert_eq!(
+            state.context(),
+            &context,
+            "context differs from the known writes"
+        );
+    }
+
+    fn store_is_new(delta: &MVRegister<u32>, version: &CausalVersion) -> bool {
+        delta
+            .siblings()
+            .iter()
+            .all(|(d, _)| !version.context().contains(*d))
+    }
+
+    fn weaken(version: &CausalVersion) -> Option<CausalVersion> {
+        weaken_causal(version)
+    }
+}
+
+/// How many distinct elements the OR-Set scenarios use (few, so operations collide).
+pub const ELEMENTS: u8 = 6;
+
+/// An [`ORSet`] operation on elements `0..ELEMENTS`.
+#[derive(Arbitrary, Debug)]
+pub enum SetOp {
+    /// `add(replica, e)`.
+    Add(u8),
+    /// `remove(&e)`.
+    Remove(u8),
+    /// `clear()`.
+    Clear,
+    /// `add_all(replica, es)` (up to four elements).
+    AddAll(Vec<u8>),
+}
+
+/// An [`ORSet`] event.
+#[derive(Debug, Clone)]
+pub enum SetEvent {
+    /// An add of an element and the dot it got.
+    Add(u64, Dot),
+    /// A remove of an element.
+    Remove(u64),
+    /// A clear.
+    Clear,
+}
+
+impl SetEvent {
+    fn touches(&self, e: u64) -> bool {
+        match *self {
+            SetEvent::Add(x, _) | SetEvent::Remove(x) => x == e,
+            SetEvent::Clear => true,
+        }
+    }
+}
+
+/// [`ORSet`] against "an element's dots are its adds that no known operation on it observed".
+pub struct ORSetModel;
+
+impl ORSetModel {
+    fn add(
+        state: &mut ORSet<u64>,
+        at: usize,
+        e: u64,
+        history: &History<SetEvent>,
+        made: &[SetEvent],
+    ) -> (ORSet<u64>, SetEvent) {
+        let earlier = made
+            .iter()
+            .filter(|e| matches!(e, SetEvent::Add(..)))
+            .count() as u64;
+        let mut dot = next_dot(history, at, |e| matches!(e, SetEvent::Add(..)));
+        dot.seq += earlier;
+        let delta = state.add(REPLICAS[at], e).expect("few dots used");
+        assert_eq!(delta.iter().collect::<Vec<_>>(), vec![&e]);
+        assert_eq!(delta.dots_of(&e), &[dot], "an add's delta");
+        assert_eq!(
+            state.dots_of(&e),
+            &[dot],
+            "an add leaves exactly its own dot"
+        );
+        (delta, SetEvent::Add(e, dot))
+    }
+}
+
+impl Model for ORSetModel {
+    type State = ORSet<u64>;
+    type Version = CausalVersion;
+    type Op = SetOp;
+    type Event = SetEvent;
+    type Local = ();
+
+    fn apply(
+        state: &mut ORSet<u64>,
+        _: &mut (),
+        at: usize,
+        op: &SetOp,
+        history: &History<SetEvent>,
+        _: Events,
+    ) -> (ORSet<u64>, Vec<SetEvent>) {
+        let elem = |e: u8| u64::from(e % ELEMENTS);
+        match op {
+            SetOp::Add(e) => {
+                let (delta, event) = Self::add(state, at, elem(*e), history, &[]);
+                (delta, vec![event])
+            }
+            SetOp::Remove(e) => {
+                let e = elem(*e);
+                let delta = state.remove(&e);
+                assert!(!state.contains(&e) && delta.is_empty());
+                (delta, vec![SetEvent::Remove(e)])
+            }
+            SetOp::Clear => {
+                let delta = state.clear();
+                assert!(state.is_empty() && delta.is_empty());
+                (delta, vec![SetEvent::Clear])
+            }
+            SetOp::AddAll(es) => {
+                let es: Vec<u64> = es.iter().take(4).map(|&e| elem(e)).collect();
+                // The real call, on a copy, against single adds (which the model checks).
+                let mut copy = state.clone();
+                let group = copy
+                    .add_all(REPLICAS[at], es.iter().copied())
+                    .expect("few dots used");
+                let mut events = Vec::new();
+                let mut joined = ORSet::new();
+                for &e in &es {
+                    let (delta, event) = Self::add(state, at, e, history, &events);
+                    joined.join(delta);
+                    events.push(event);
+                }
+                assert_eq!(copy, *state, "add_all differs from adding one by one");
+                assert_eq!(
+                    group, joined,
+                    "add_all's delta differs from the joined adds' deltas"
+                );
+                (group, events)
+            }
+        }
+    }
+
+    fn check(state: &ORSet<u64>, history: &History<SetEvent>, known: Events, closed: bool) {
+        let adds: BTreeMap<Dot, u64> = history
+            .known(known)
+            .filter_map(|(_, r)| match r.event {
+                SetEvent::Add(e, d) => Some((d, e)),
+                _ => None,
+            })
+            .collect();
+        for e in state.iter() {
+            for d in state.dots_of(e) {
+                assert_eq!(adds.get(d), Some(e), "live dot {d} of {e} is no known add");
+            }
+        }
+        if !closed {
+            return;
+        }
+        let mut expected: BTreeMap<u64, Vec<Dot>> = BTreeMap::new();
+        for (i, r) in history.known(known) {
+            if let SetEvent::Add(e, d) = r.event {
+                if !overwritten(history, known, i, |o| o.touches(e)) {
+                    expected.entry(e).or_default().push(d);
+                }
+            }
+        }
+        for e in 0..u64::from(ELEMENTS) {
+            let mut dots = expected.get(&e).cloned().unwrap_or_default();
+            dots.sort();
+            assert_eq!(
+                state.dots_of(&e),
+                dots.as_slice(),
+                "dots of element {e} differ from the model"
+            );
+        }
+        assert_eq!(state.len(), expected.len());
+        let context: CausalContext = adds.keys().copied().collect();
+        assert_eq!(
+            state.context(),
+            &context,
+            "context differs from the known adds"
+        );
+    }
+
+    fn store_is_new(delta: &ORSet<u64>, version: &CausalVersion) -> bool {
+        delta.iter().all(|e| {
+            delta
+                .dots_of(e)
+                .iter()
+                .all(|d| !version.context().contains(*d))
+        })
+    }
+
+    fn weaken(version: &CausalVersion) -> Option<CausalVersion> {
+        weaken_causal(version)
+    }
+}

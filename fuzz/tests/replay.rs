@@ -1,0 +1,52 @@
+//! Replays the committed seed corpora and regression inputs through the fuzz checks on the
+//! stable toolchain, without libFuzzer: `cargo test --manifest-path fuzz/Cargo.toml`.
+
+use std::fs;
+use std::path::Path;
+
+use arbitrary::{Arbitrary, Unstructured};
+use deltacrdt_fuzz::{convergence, decode, delta_since};
+
+/// Every file of `corpus/<target>` and `regressions/<target>`; at least `min` of them.
+fn inputs(target: &str, min: usize) -> Vec<Vec<u8>> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut out = Vec::new();
+    for dir in ["corpus", "regressions"] {
+        let Ok(entries) = fs::read_dir(root.join(dir).join(target)) else {
+            continue;
+        };
+        for e in entries {
+            out.push(fs::read(e.unwrap().path()).unwrap());
+        }
+    }
+    assert!(out.len() >= min, "{target}: {} inputs, expected at least {min}", out.len());
+    out
+}
+
+/// What `fuzz_target!` does with a typed input.
+fn parse<T: for<'a> Arbitrary<'a>>(bytes: &[u8]) -> Option<T> {
+    T::arbitrary_take_rest(Unstructured::new(bytes)).ok()
+}
+
+#[test]
+fn decode_corpus_passes() {
+    for bytes in inputs("decode", 10) {
+        decode::check(&bytes);
+    }
+}
+
+#[test]
+fn convergence_corpus_passes() {
+    for bytes in inputs("convergence", 5) {
+        let scenario: convergence::Scenario = parse(&bytes).expect("seeds parse");
+        convergence::run(&scenario);
+    }
+}
+
+#[test]
+fn delta_since_corpus_passes() {
+    for bytes in inputs("delta_since", 5) {
+        let case: delta_since::Case = parse(&bytes).expect("seeds parse");
+        delta_since::run(&case);
+    }
+}
