@@ -108,9 +108,10 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
   #w: W | undefined;
   #onChange: ChangeListener[] = [];
   #onLocalDelta: DeltaListener[] = [];
-  /** Cached decoded reads; dropped at every change. */
+  /** Cached decoded reads; dropped at every change. @internal */
   protected cache: unknown = undefined;
 
+  /** @internal */
   protected constructor(
     private readonly typeName: string,
     replica: ReplicaId | undefined,
@@ -125,7 +126,7 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
     }
   }
 
-  /** Builds an instance of `this` class from decoded bytes (used by each `fromBytes`). */
+  /** Builds an instance of `this` class from decoded bytes (used by each `fromBytes`). @internal */
   protected static adopt<T>(make: () => T, w: WasmReplica): T {
     adopting = w;
     try {
@@ -135,13 +136,13 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
     }
   }
 
-  /** The wasm object; throws once freed. */
+  /** The wasm object; throws once freed. @internal */
   protected get w(): W {
     if (this.#w === undefined) throw new Error(`${this.typeName}: used after free()`);
     return this.#w;
   }
 
-  /** Runs a wasm call, prefixing errors with `Type.method`. */
+  /** Runs a wasm call, prefixing errors with `Type.method`. @internal */
   protected call<R>(method: string, f: (w: W) => R): R {
     const w = this.w;
     try {
@@ -151,23 +152,23 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
     }
   }
 
-  /** Whether a local-delta listener wants each mutation's delta. */
+  /** Whether a local-delta listener wants each mutation's delta. @internal */
   protected get keepDelta(): boolean {
     return this.#onLocalDelta.length > 0;
   }
 
-  /** After a local mutation returned: hand out its delta, then tell change listeners. */
+  /** After a local mutation returned: hand out its delta, then tell change listeners. @internal */
   protected afterLocal(changed: boolean): void {
     if (!changed) return;
     this.cache = undefined;
     if (this.#onLocalDelta.length > 0) {
       const delta = this.w.takeLastDelta();
-      if (delta) for (const l of this.#onLocalDelta.slice()) l(delta);
+      if (delta) for (const l of this.#onLocalDelta.slice()) guarded(l, delta);
     }
     this.#emit({ local: true, origin: undefined });
   }
 
-  /** After a merge returned. */
+  /** After a merge returned. @internal */
   protected afterMerge(changed: boolean, origin: unknown): boolean {
     if (changed) {
       this.cache = undefined;
@@ -177,7 +178,7 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
   }
 
   #emit(event: ChangeEvent): void {
-    for (const l of this.#onChange.slice()) l(event);
+    for (const l of this.#onChange.slice()) guarded(l, event);
   }
 
   /** This replica's id. */
@@ -253,6 +254,21 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
   /** Same as {@link free}, for `using`. */
   [Symbol.dispose](): void {
     this.free();
+  }
+}
+
+/**
+ * Calls a listener; an exception it throws is rethrown from a microtask (reported like an
+ * uncaught error) so that the other listeners still run and the mutation, which did happen,
+ * does not look failed to its caller.
+ */
+function guarded<A>(listener: (arg: A) => void, arg: A): void {
+  try {
+    listener(arg);
+  } catch (e) {
+    queueMicrotask(() => {
+      throw e;
+    });
   }
 }
 
@@ -435,6 +451,7 @@ export class ORSet<T extends Value = Value> extends Replica<WasmORSet> implement
     return this.values()[Symbol.iterator]();
   }
 
+  /** @internal */
   private encode(method: string, element: unknown): Uint8Array {
     try {
       return encodeScratch(element);
@@ -443,6 +460,7 @@ export class ORSet<T extends Value = Value> extends Replica<WasmORSet> implement
     }
   }
 
+  /** @internal */
   private encodeMany(method: string, elements: Iterable<unknown>): Uint8Array {
     if (elements == null || typeof (elements as Iterable<unknown>)[Symbol.iterator] !== 'function') {
       throw new TypeError(`ORSet.${method}: expected an iterable`);

@@ -375,3 +375,29 @@ test('garbage and mutated bytes never trap and never change the replica', async 
   for (const t of ts) t.toBytes();
   assert.ok(accepted > 0 && refused > 0);
 });
+
+test('a throwing listener does not stop the others nor fail the mutation', () => {
+  const s = new ORSet(1);
+  const seen = [];
+  s.onChange(() => {
+    throw new Error('listener bug');
+  });
+  s.onChange(() => seen.push('second'));
+  const reported = [];
+  const original = globalThis.queueMicrotask;
+  globalThis.queueMicrotask = (f) => {
+    try {
+      f();
+    } catch (e) {
+      reported.push(e.message);
+    }
+  };
+  try {
+    s.add('x'); // does not throw
+  } finally {
+    globalThis.queueMicrotask = original;
+  }
+  assert.deepEqual(seen, ['second']);
+  assert.deepEqual(reported, ['listener bug']);
+  assert.ok(s.has('x'));
+});
