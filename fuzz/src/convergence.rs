@@ -82,11 +82,11 @@ pub enum Scenario {
 /// Runs a scenario; panics on any divergence from the model or failure to converge.
 pub fn run(scenario: &Scenario) {
     match scenario {
-        Scenario::GCounter(s) => Sim::<GCounterModel>::default().run(s),
-        Scenario::PNCounter(s) => Sim::<PNCounterModel>::default().run(s),
-        Scenario::ORSet(s) => Sim::<ORSetModel>::default().run(s),
-        Scenario::MVRegister(s) => Sim::<MvModel>::default().run(s),
-        Scenario::LWWRegister(s) => Sim::<LwwModel>::default().run(s),
+        Scenario::GCounter(s) => drop(Sim::<GCounterModel>::default().run(s)),
+        Scenario::PNCounter(s) => drop(Sim::<PNCounterModel>::default().run(s)),
+        Scenario::ORSet(s) => drop(Sim::<ORSetModel>::default().run(s)),
+        Scenario::MVRegister(s) => drop(Sim::<MvModel>::default().run(s)),
+        Scenario::LWWRegister(s) => drop(Sim::<LwwModel>::default().run(s)),
     }
 }
 
@@ -123,12 +123,13 @@ impl<M: Model> Default for Sim<M> {
 const MAX_EVENTS_PER_OP: usize = 4;
 
 impl<M: Model> Sim<M> {
-    /// Runs `steps`, then a full catch-up, checking the model throughout.
-    pub fn run(mut self, steps: &[Step<M::Op>]) {
+    /// Runs `steps`, then a full catch-up, checking the model throughout; returns the state
+    /// the replicas converged to.
+    pub fn run(mut self, steps: &[Step<M::Op>]) -> M::State {
         for step in steps {
             self.step(step);
         }
-        self.finish();
+        self.finish()
     }
 
     fn step(&mut self, step: &Step<M::Op>) {
@@ -265,7 +266,7 @@ impl<M: Model> Sim<M> {
         );
     }
 
-    fn finish(mut self) {
+    fn finish(mut self) -> M::State {
         for _ in 0..2 {
             for to in 0..3 {
                 for from in 0..3 {
@@ -291,7 +292,7 @@ impl<M: Model> Sim<M> {
             idle.is_bottom(),
             "catch-up between equal replicas is not empty: {idle:?}"
         );
-        let _ = through_wire(&self.states[0]);
+        through_wire(&self.states[0])
     }
 }
 

@@ -19,7 +19,11 @@ fn inputs(target: &str, min: usize) -> Vec<Vec<u8>> {
             out.push(fs::read(e.unwrap().path()).unwrap());
         }
     }
-    assert!(out.len() >= min, "{target}: {} inputs, expected at least {min}", out.len());
+    assert!(
+        out.len() >= min,
+        "{target}: {} inputs, expected at least {min}",
+        out.len()
+    );
     out
 }
 

@@ -90,3 +90,31 @@ fn lww_catch_up_converges_when_a_replica_reuses_a_stamp() {
         "b ⊔ a.delta_since(b.version()) != b ⊔ a: a = {a:?}, b = {b:?}, delta = {delta:?}"
     );
 }
+
+#[test]
+fn fragmented_contexts_join_to_their_union() {
+    // Joining interleaved contexts of many runs was quadratic (each run inserted in the
+    // middle of the other's run list); this pins the result a faster merge must keep:
+    // touching runs fuse, overlapping runs merge, and the extremes do not overflow.
+    let r = ReplicaId(3);
+    let mut a = CausalContext::new();
+    let mut b = CausalContext::new();
+    for i in 0..500u64 {
+        a.insert_range(r, 6 * i + 1, 6 * i + 2); // 1-2, 7-8, ...
+        b.insert_range(r, 6 * i + 3, 6 * i + 3); // 3 touches a's run
+        b.insert_range(r, 6 * i + 5, 6 * i + 5); // 5 stays apart
+    }
+    a.insert_range(r, u64::MAX - 1, u64::MAX);
+    b.insert_range(r, u64::MAX - 3, u64::MAX);
+    let mut joined = a.clone();
+    assert!(joined.join(&b));
+    let expected: Vec<(ReplicaId, u64, u64)> = (0..500u64)
+        .flat_map(|i| [(r, 6 * i + 1, 6 * i + 3), (r, 6 * i + 5, 6 * i + 5)])
+        .chain([(r, u64::MAX - 3, u64::MAX)])
+        .collect();
+    assert_eq!(joined.runs().collect::<Vec<_>>(), expected);
+    assert!(!joined.clone().join(&a) && !joined.clone().join(&b));
+    let mut other_way = b.clone();
+    other_way.join(&a);
+    assert_eq!(other_way, joined);
+}
