@@ -486,17 +486,45 @@ fn registers(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("lwwregister/encode_decode");
     let (o, p) = (ours::lww_pair().right, peer::lww_pair().right);
+    // `black_box` on the bytes too: otherwise the optimiser sees through a serialize followed
+    // by a deserialize of the same buffer and removes the work.
     g.bench_function(BenchmarkId::new("ours", "1 value"), |b| {
-        b.iter(|| LWWRegister::<u64>::from_bytes(&black_box(&o).to_bytes()).expect("round trip"))
+        b.iter(|| {
+            let bytes = black_box(black_box(&o).to_bytes());
+            LWWRegister::<u64>::from_bytes(&bytes).expect("round trip")
+        })
     });
     g.bench_function(BenchmarkId::new("crdts", "1 value"), |b| {
         b.iter(|| {
-            bincode::deserialize::<peer::Lww>(&bincode::serialize(black_box(&p)).expect("encodes"))
-                .expect("round trip")
+            let bytes = black_box(bincode::serialize(black_box(&p)).expect("encodes"));
+            bincode::deserialize::<peer::Lww>(&bytes).expect("round trip")
         })
     });
     g.finish();
 }
 
-criterion_group!(benches, orset, counters, registers);
+fn sync(c: &mut Criterion) {
+    use deltacrdt_benches::workload::link;
+    let id = format!("{} adds on {}", link::ROUND_UPDATES, wl::BASE_SET);
+    let mut g = c.benchmark_group("sync/orset_round");
+    g.throughput(Throughput::Elements(link::ROUND_UPDATES as u64));
+    let (o, p) = (link::ours_link(wl::BASE_SET), link::peer_link(wl::BASE_SET));
+    g.bench_function(BenchmarkId::new("ours", &id), |b| {
+        b.iter_batched(
+            || o.clone(),
+            |mut l| (link::ours_round(&mut l, link::round_elements()), l),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function(BenchmarkId::new("crdts", &id), |b| {
+        b.iter_batched(
+            || p.clone(),
+            |mut l| (link::peer_round(&mut l, link::round_elements()), l),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, orset, counters, registers, sync);
 criterion_main!(benches);

@@ -194,6 +194,19 @@ pub fn encoded_rows() -> Vec<SizeRow> {
         Some(bincode_len(&peer_more) as f64),
         Some(8.0),
     ));
+    let mut ol = workload::link::ours_link(workload::BASE_SET);
+    let mut pl = workload::link::peer_link(workload::BASE_SET);
+    let k = workload::link::ROUND_UPDATES;
+    rows.push(row(
+        "sync round bytes (both ways)",
+        format!("{k} adds on {}", workload::BASE_SET),
+        "bytes/update",
+        workload::link::ours_round(&mut ol, workload::link::round_elements()) as f64 / k as f64,
+        Some(
+            workload::link::peer_round(&mut pl, workload::link::round_elements()) as f64 / k as f64,
+        ),
+        Some(8.0),
+    ));
     let r = 1_000;
     let (ahead, behind) = ours::gcounter_catch_up(r);
     rows.push(row(

@@ -333,7 +333,7 @@ pub mod peer {
         (0..MUTATIONS)
             .map(|i| {
                 let op = c.inc((i % replicas) as u64);
-                c.apply(op.clone());
+                c.apply(op);
                 op
             })
             .collect()
@@ -478,5 +478,119 @@ pub mod floor {
         let v: Vec<u64> = base_elements(n + CATCH_UP_ADDS).collect();
         let seen = v[n - 1];
         (v, seen)
+    }
+}
+
+/// Replication over a link: ours through the sans-IO [`Session`](deltacrdt::sync::Session)
+/// (delta buffer, acknowledgements, encoded messages), the `crdts` crate by shipping its
+/// operations encoded with `bincode` (it has no sync protocol of its own).
+pub mod link {
+    use crdts::CmRDT;
+    use deltacrdt::sync::{Session, SyncConfig};
+    use deltacrdt::{ORSet, ReplicaId};
+
+    use super::*;
+
+    /// Updates made on one side per benchmarked round.
+    pub const ROUND_UPDATES: usize = 100;
+
+    /// Two neighbouring sessions, `a` (replica [`LEFT`]) and `b` (replica [`RIGHT`]).
+    #[derive(Clone, Debug)]
+    pub struct Link {
+        /// The side that makes the updates.
+        pub a: Session<ORSet<u64>>,
+        /// The side that receives them.
+        pub b: Session<ORSet<u64>>,
+    }
+
+    /// Delivers every pending message both ways until neither side has anything to send;
+    /// returns the bytes carried.
+    ///
+    /// # Panics
+    /// If a session rejects a message of the other, or the exchange does not settle.
+    pub fn pump(link: &mut Link) -> usize {
+        let mut bytes = 0;
+        for _ in 0..64 {
+            let mut moved = false;
+            while let Some(t) = link.a.poll_transmit() {
+                link.b
+                    .handle_message(ReplicaId(LEFT), &t.bytes)
+                    .expect("valid message");
+                bytes += t.bytes.len();
+                moved = true;
+            }
+            while let Some(t) = link.b.poll_transmit() {
+                link.a
+                    .handle_message(ReplicaId(RIGHT), &t.bytes)
+                    .expect("valid message");
+                bytes += t.bytes.len();
+                moved = true;
+            }
+            if !moved {
+                return bytes;
+            }
+        }
+        panic!("the link did not settle");
+    }
+
+    /// A link whose two sides are in sync on a set of `n` elements added on `a`, with every
+    /// delta acknowledged.
+    pub fn ours_link(n: usize) -> Link {
+        let config = SyncConfig::default();
+        let mut a = Session::new(ReplicaId(LEFT), 1, ORSet::new(), config.clone());
+        let mut b = Session::new(ReplicaId(RIGHT), 1, ORSet::new(), config);
+        a.add_neighbour(ReplicaId(RIGHT));
+        b.add_neighbour(ReplicaId(LEFT));
+        let mut link = Link { a, b };
+        for e in base_elements(n) {
+            link.a
+                .update(|s| s.add(ReplicaId(LEFT), e))
+                .expect("dots left");
+        }
+        for _ in 0..16 {
+            link.a.tick();
+            link.b.tick();
+            pump(&mut link);
+            if link.a.state() == link.b.state() && link.a.buffer_len() == 0 {
+                return link;
+            }
+        }
+        panic!("the link did not converge");
+    }
+
+    /// `a` makes `elements` adds, starts a sync round, and the messages run until the link is
+    /// quiet (the deltas reach `b` and its acknowledgement reaches `a`); returns the bytes carried.
+    pub fn ours_round(link: &mut Link, elements: impl Iterator<Item = u64>) -> usize {
+        for e in elements {
+            link.a
+                .update(|s| s.add(ReplicaId(LEFT), e))
+                .expect("dots left");
+        }
+        link.a.tick();
+        pump(link)
+    }
+
+    /// The peer's two replicas in sync on a set of `n` elements added on the left.
+    pub fn peer_link(n: usize) -> Pair<peer::Set> {
+        let left = peer::set_of(n);
+        let right = left.clone();
+        Pair { left, right }
+    }
+
+    /// The left replica makes `elements` adds; their operations travel as one `bincode`
+    /// message and the right replica applies them; returns the bytes carried.
+    pub fn peer_round(link: &mut Pair<peer::Set>, elements: impl Iterator<Item = u64>) -> usize {
+        let ops = peer::add_many(&mut link.left, LEFT, elements);
+        let bytes = bincode::serialize(&ops).expect("encodes");
+        let received: Vec<peer::SetOp> = bincode::deserialize(&bytes).expect("decodes");
+        for op in received {
+            link.right.apply(op);
+        }
+        bytes.len()
+    }
+
+    /// The elements of a benchmarked round (all new to a set of [`BASE_SET`] elements).
+    pub fn round_elements() -> impl Iterator<Item = u64> {
+        (0..ROUND_UPDATES as u64).map(|i| 2 * (BASE_SET as u64 + i) + 1)
     }
 }

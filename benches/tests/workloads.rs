@@ -208,3 +208,22 @@ fn floor_union_matches_a_set_union() {
     assert_eq!(vecfloor::union(&[], &[1]), vec![1]);
     assert_eq!(vecfloor::decode(&[1, 2, 3]), None);
 }
+
+#[test]
+fn sync_rounds_deliver_the_same_elements_for_both_contenders() {
+    use deltacrdt_benches::workload::link;
+    let n = 500;
+    let mut o = link::ours_link(n);
+    assert_eq!(o.a.state(), o.b.state());
+    assert_eq!(o.b.state().len(), n);
+    let mut p = link::peer_link(n);
+    let ob = link::ours_round(&mut o, link::round_elements());
+    let pb = link::peer_round(&mut p, link::round_elements());
+    assert!(ob > 0 && pb > 0);
+    assert_eq!(o.a.state(), o.b.state());
+    assert_eq!(o.a.buffer_len(), 0, "the deltas were acknowledged");
+    assert_eq!(our_elements(o.b.state()), peer_elements(&p.right));
+    assert_eq!(o.b.state().len(), n + link::ROUND_UPDATES);
+    // A quiet link sends nothing more.
+    assert_eq!(link::pump(&mut o), 0);
+}
