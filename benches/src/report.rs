@@ -472,7 +472,14 @@ pub fn svg(bars: &[Bar]) -> String {
     const PLOT_W: f64 = 560.0;
     const ROW_H: f64 = 18.0;
     const TOP: f64 = 46.0;
-    let lo: f64 = 0.1;
+    let lo = bars
+        .iter()
+        .map(|b| b.factor)
+        .filter(|f| *f > 0.0)
+        .fold(0.1f64, f64::min)
+        .log10()
+        .floor();
+    let lo = 10f64.powf(lo);
     let hi = bars
         .iter()
         .flat_map(|b| [b.factor, b.target.unwrap_or(1.0)])
@@ -538,7 +545,7 @@ pub fn svg(bars: &[Bar]) -> String {
             ROW_H - 6.0,
             left + w + 4.0,
             y + 12.0,
-            ratio(b.factor)
+            format!("{}x", ratio(b.factor))
         );
         if let Some(t) = b.target {
             let tx = x(t);
