@@ -354,14 +354,10 @@ export class PNCounter extends Replica<WasmPNCounter> {
 
   /** Adds a signed amount: positive increments, negative decrements. */
   add(n: number | bigint): void {
-    if (typeof n === 'number' ? n < 0 : typeof n === 'bigint' && n < 0n) {
-      const magnitude = typeof n === 'number' ? -n : -n;
-      const amount = checkedAmount(magnitude, 'PNCounter.add');
-      this.afterLocal(this.call('add', (w) => w.dec(amount, this.keepDelta)));
-    } else {
-      const amount = checkedAmount(n, 'PNCounter.add');
-      this.afterLocal(this.call('add', (w) => w.inc(amount, this.keepDelta)));
-    }
+    const negative = typeof n === 'bigint' ? n < 0n : typeof n === 'number' && n < 0;
+    // Negating keeps the type (number or bigint) and the checks of `checkedAmount`.
+    const amount = checkedAmount(negative ? -n : n, 'PNCounter.add');
+    this.afterLocal(this.call('add', (w) => (negative ? w.dec(amount, this.keepDelta) : w.inc(amount, this.keepDelta))));
   }
 
   /** The value (exact within ±2^53; see {@link bigValue}). */

@@ -42,6 +42,10 @@ test('PNCounter: up and down, signed add', () => {
   assert.equal(a.value, 5);
   assert.equal(b.value, 5);
   assert.equal(a.bigValue, 5n);
+  a.add(-1n);
+  assert.equal(a.value, 4);
+  a.add(-(2n ** 64n - 1n));
+  assert.equal(a.bigValue, 4n - (2n ** 64n - 1n), 'the value goes below -2^63 without wrapping');
   assert.throws(() => a.add(-0.5), RangeError);
   assert.throws(() => a.inc(-1), /PNCounter\.inc: amount -1 must be a non-negative safe integer/);
 });
