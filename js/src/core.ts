@@ -83,8 +83,14 @@ function fromBytesArgs(bytes: unknown, replica: ReplicaId | undefined, where: st
   return [bytesArg(bytes, where), replicaId(replica, where)];
 }
 
+/** Prefixes an error's message with `Type.method: `, replacing the wasm side's own prefix. */
 function prefixed(where: string, e: unknown): unknown {
-  if (e instanceof Error && !e.message.startsWith(where)) e.message = `${where}: ${e.message}`;
+  if (e instanceof Error) {
+    const type = where.slice(0, where.indexOf('.') + 1);
+    let msg = e.message;
+    if (type && msg.startsWith(type) && msg.indexOf(': ') > 0) msg = msg.slice(msg.indexOf(': ') + 2);
+    e.message = `${where}: ${msg}`;
+  }
   return e;
 }
 

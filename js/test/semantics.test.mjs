@@ -44,8 +44,11 @@ test('PNCounter: up and down, signed add', () => {
   assert.equal(a.bigValue, 5n);
   a.add(-1n);
   assert.equal(a.value, 4);
-  a.add(-(2n ** 64n - 1n));
-  assert.equal(a.bigValue, 4n - (2n ** 64n - 1n), 'the value goes below -2^63 without wrapping');
+  const low = new PNCounter(7);
+  low.add(-(2n ** 64n - 1n));
+  low.merge(a.toBytes());
+  assert.equal(low.bigValue, 4n - (2n ** 64n - 1n), 'the value goes below -2^63 without wrapping');
+  assert.throws(() => low.add(-1), /^Error: PNCounter\.add: counter overflow/);
   assert.throws(() => a.add(-0.5), RangeError);
   assert.throws(() => a.inc(-1), /PNCounter\.inc: amount -1 must be a non-negative safe integer/);
 });
@@ -151,7 +154,7 @@ test('LWWRegister: refuses writes too far ahead, and the bound is configurable',
   assert.equal(a.value, 'from the future');
   const strict = new LWWRegister(3, { now: () => now, maxAheadMs: 0 });
   assert.throws(() => strict.merge(future.toBytes()), /ahead/);
-  assert.throws(() => { strict.maxAheadMs = -1; }, /LWWRegister\.setMaxAheadMs: the time must be/);
+  assert.throws(() => { strict.maxAheadMs = -1; }, /LWWRegister\.maxAheadMs: the time must be/);
 });
 
 test('MVRegister: concurrent writes are siblings until a write that saw them', () => {
