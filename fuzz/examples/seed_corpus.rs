@@ -17,7 +17,7 @@ use deltacrdt::{
     DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
     ReplicaId, Timestamp,
 };
-use deltacrdt_fuzz::{convergence, delta_since};
+use deltacrdt_fuzz::{convergence, delta_since, sync};
 
 fn corpus_dir(target: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -175,6 +175,16 @@ fn main() {
         |c| {
             delta_since::run(c);
             true
+        },
+    );
+    structured_seeds::<Vec<sync::Action>>(
+        "sync_session",
+        1,
+        6,
+        |_| (0, "session"),
+        |actions| {
+            sync::run(actions);
+            actions.len() >= 6
         },
     );
     println!("seed corpora written to {}", corpus_dir("").display());

@@ -12,10 +12,12 @@
 //! - [`delta_since`]: arbitrary but consistent replicas (built directly from dots, including
 //!   sequence numbers near `u64::MAX`), checked for the lattice laws and for `delta_since`
 //!   correctness and minimality.
+//! - [`sync`]: the sync session's `handle_message` on arbitrary and corrupted messages.
 
 pub mod alloc_meter;
 pub mod convergence;
 pub mod decode;
 pub mod delta_since;
 pub mod model;
+pub mod sync;
 pub mod wire;

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
-use deltacrdt_fuzz::{convergence, decode, delta_since};
+use deltacrdt_fuzz::{convergence, decode, delta_since, sync};
 
 /// Every file of `corpus/<target>` and `regressions/<target>`; at least `min` of them.
 fn inputs(target: &str, min: usize) -> Vec<Vec<u8>> {
@@ -52,5 +52,13 @@ fn delta_since_corpus_passes() {
     for bytes in inputs("delta_since", 5) {
         let case: delta_since::Case = parse(&bytes).expect("seeds parse");
         delta_since::run(&case);
+    }
+}
+
+#[test]
+fn sync_session_corpus_passes() {
+    for bytes in inputs("sync_session", 5) {
+        let actions: Vec<sync::Action> = parse(&bytes).expect("seeds parse");
+        sync::run(&actions);
     }
 }
