@@ -6,7 +6,7 @@ mod support;
 use deltacrdt::{
     Binary, CausalContext, Dot, GCounter, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
 };
-use quickcheck::{quickcheck, TestResult};
+use quickcheck::TestResult;
 use support::{join_all, run, SplitMix, Step, Subject, REPLICAS};
 
 /// Type-specific minimality: every piece of `delta` is something `b` lacks.
@@ -66,24 +66,29 @@ fn causal_only_news(
     store_ok && ctx_ok
 }
 
-fn set_dots(s: &ORSet<u8>) -> Vec<Dot> {
+fn set_dots<E: Ord + Clone>(s: &ORSet<E>) -> Vec<Dot> {
     let mut v: Vec<Dot> = s.iter().flat_map(|e| s.dots_of(e).to_vec()).collect();
     v.sort();
     v
 }
 
-impl Minimal for ORSet<u8> {
-    fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
-        causal_only_news(
-            set_dots(delta),
-            delta.context(),
-            &set_dots(a),
-            a.context(),
-            &set_dots(b),
-            b.context(),
-        )
-    }
+macro_rules! orset_minimal {
+    ($($e:ty),*) => {$(
+        impl Minimal for ORSet<$e> {
+            fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
+                causal_only_news(
+                    set_dots(delta),
+                    delta.context(),
+                    &set_dots(a),
+                    a.context(),
+                    &set_dots(b),
+                    b.context(),
+                )
+            }
+        }
+    )*};
 }
+orset_minimal!(u8, u16);
 
 fn mv_dots(s: &MVRegister<u8>) -> Vec<Dot> {
     s.siblings().iter().map(|(d, _)| *d).collect()
@@ -356,42 +361,100 @@ where
     TestResult::passed()
 }
 
+/// Runs a property `tests` times (or `QUICKCHECK_TESTS` times, when set).
+fn check<A: quickcheck::Testable>(tests: u64, property: A) {
+    let tests = std::env::var("QUICKCHECK_TESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(tests);
+    quickcheck::QuickCheck::new()
+        .tests(tests)
+        .max_tests(tests * 10)
+        .quickcheck(property);
+}
+
 macro_rules! laws {
-    ($module:ident, $t:ty) => {
+    ($module:ident, $t:ty, $tests:expr) => {
         mod $module {
             use super::*;
             type T = $t;
             type S = Vec<Step<<T as Subject>::Op>>;
 
-            quickcheck! {
-                fn join_is_idempotent(s: S) -> bool { super::join_is_idempotent::<T>(s) }
-                fn join_is_commutative(s: S) -> bool { super::join_is_commutative::<T>(s) }
-                fn join_is_associative(s: S) -> bool { super::join_is_associative::<T>(s) }
-                fn join_reports_change_exactly(s: S) -> bool { super::join_reports_change_exactly::<T>(s) }
-                fn deltas_in_any_order_with_duplicates_match_state_merge(s: S, seed: u64) -> bool {
-                    super::deltas_in_any_order_with_duplicates_match_state_merge::<T>(s, seed)
-                }
-                fn delta_since_brings_up_to_date(s: S) -> bool { super::delta_since_brings_up_to_date::<T>(s) }
-                fn delta_since_is_minimal(s: S) -> bool { super::delta_since_is_minimal::<T>(s) }
-                fn lossy_channel_converges_after_catch_up(s: S, seed: u64) -> bool {
-                    super::lossy_channel_converges_after_catch_up::<T>(s, seed)
-                }
-                fn encoding_round_trips_and_is_canonical(s: S) -> bool {
-                    super::encoding_round_trips_and_is_canonical::<T>(s)
-                }
-                fn corrupted_encodings_never_panic(s: S, edits: Vec<(usize, u8, u8)>) -> bool {
-                    super::corrupted_encodings_never_panic::<T>(s, edits)
-                }
-                fn arbitrary_bytes_never_panic(body: Vec<u8>, tag: u8) -> TestResult {
-                    super::arbitrary_bytes_never_panic::<T>(body, tag)
-                }
+            #[test]
+            fn join_is_idempotent() {
+                check($tests, super::join_is_idempotent::<T> as fn(S) -> bool);
+            }
+            #[test]
+            fn join_is_commutative() {
+                check($tests, super::join_is_commutative::<T> as fn(S) -> bool);
+            }
+            #[test]
+            fn join_is_associative() {
+                check($tests, super::join_is_associative::<T> as fn(S) -> bool);
+            }
+            #[test]
+            fn join_reports_change_exactly() {
+                check(
+                    $tests,
+                    super::join_reports_change_exactly::<T> as fn(S) -> bool,
+                );
+            }
+            #[test]
+            fn deltas_in_any_order_with_duplicates_match_state_merge() {
+                check(
+                    $tests,
+                    super::deltas_in_any_order_with_duplicates_match_state_merge::<T>
+                        as fn(S, u64) -> bool,
+                );
+            }
+            #[test]
+            fn delta_since_brings_up_to_date() {
+                check(
+                    $tests,
+                    super::delta_since_brings_up_to_date::<T> as fn(S) -> bool,
+                );
+            }
+            #[test]
+            fn delta_since_is_minimal() {
+                check($tests, super::delta_since_is_minimal::<T> as fn(S) -> bool);
+            }
+            #[test]
+            fn lossy_channel_converges_after_catch_up() {
+                check(
+                    $tests,
+                    super::lossy_channel_converges_after_catch_up::<T> as fn(S, u64) -> bool,
+                );
+            }
+            #[test]
+            fn encoding_round_trips_and_is_canonical() {
+                check(
+                    $tests,
+                    super::encoding_round_trips_and_is_canonical::<T> as fn(S) -> bool,
+                );
+            }
+            #[test]
+            fn corrupted_encodings_never_panic() {
+                check(
+                    $tests,
+                    super::corrupted_encodings_never_panic::<T>
+                        as fn(S, Vec<(usize, u8, u8)>) -> bool,
+                );
+            }
+            #[test]
+            fn arbitrary_bytes_never_panic() {
+                check(
+                    $tests,
+                    super::arbitrary_bytes_never_panic::<T> as fn(Vec<u8>, u8) -> TestResult,
+                );
             }
         }
     };
 }
 
-laws!(gcounter, GCounter);
-laws!(pncounter, PNCounter);
-laws!(orset, ORSet<u8>);
-laws!(lww_register, LWWRegister<u8>);
-laws!(mv_register, MVRegister<u8>);
+laws!(gcounter, GCounter, 100);
+laws!(pncounter, PNCounter, 100);
+laws!(orset, ORSet<u8>, 200);
+// Larger states, so that joins take the linear-merge path; fewer cases, each is heavier.
+laws!(orset_bulk, ORSet<u16>, 25);
+laws!(lww_register, LWWRegister<u8>, 100);
+laws!(mv_register, MVRegister<u8>, 100);

@@ -1,8 +1,6 @@
 //! Causal contexts: the set of events a replica has seen, kept compact.
 
-use alloc::collections::BTreeMap;
-
-use crate::causal::{seq_set::SeqSet, Dot, ReplicaId, VersionVector};
+use crate::causal::{seq_set::SeqSet, Dot, ReplicaId, VecMap, VersionVector};
 
 /// The set of dots (events) a replica has seen.
 ///
@@ -29,7 +27,7 @@ use crate::causal::{seq_set::SeqSet, Dot, ReplicaId, VersionVector};
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CausalContext {
-    pub(crate) replicas: BTreeMap<ReplicaId, SeqSet>,
+    pub(crate) replicas: VecMap<ReplicaId, SeqSet>,
 }
 
 impl CausalContext {
@@ -52,8 +50,7 @@ impl CausalContext {
             return false;
         }
         self.replicas
-            .entry(dot.replica)
-            .or_default()
+            .get_or_insert_with(dot.replica, SeqSet::default)
             .insert(dot.seq)
     }
 
@@ -63,8 +60,7 @@ impl CausalContext {
             return false;
         }
         self.replicas
-            .entry(replica)
-            .or_default()
+            .get_or_insert_with(replica, SeqSet::default)
             .insert_range(first, last)
     }
 

@@ -7,11 +7,13 @@
 mod context;
 mod dot;
 pub(crate) mod seq_set;
+mod vec_map;
 mod version;
 mod version_vector;
 
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
+pub(crate) use vec_map::VecMap;
 pub use version::CausalVersion;
 pub(crate) use version::{toggle, LiveDigests};
 pub use version_vector::{Causality, VersionVector};

@@ -1,8 +1,6 @@
 //! The catch-up version of causal CRDTs.
 
-use alloc::collections::BTreeMap;
-
-use crate::causal::{CausalContext, ReplicaId};
+use crate::causal::{CausalContext, ReplicaId, VecMap};
 
 /// A 64-bit digest of one sequence number; the digest of a set of dots of one replica is the
 /// XOR of its members' digests, so it updates in O(1) as dots come and go.
@@ -17,10 +15,10 @@ fn seq_digest(seq: u64) -> u64 {
 }
 
 /// Per-replica digests of live dots, kept up to date as dots are added and retired.
-pub(crate) type LiveDigests = BTreeMap<ReplicaId, u64>;
+pub(crate) type LiveDigests = VecMap<ReplicaId, u64>;
 
 pub(crate) fn toggle(digests: &mut LiveDigests, replica: ReplicaId, seq: u64) {
-    let slot = digests.entry(replica).or_insert(0);
+    let slot = digests.get_or_insert_with(replica, || 0);
     *slot ^= seq_digest(seq);
     if *slot == 0 {
         digests.remove(&replica);

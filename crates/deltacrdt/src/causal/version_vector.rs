@@ -1,6 +1,8 @@
 //! Version vectors: one counter per replica.
 
-use alloc::collections::BTreeMap;
+use core::cmp::Ordering;
+
+use smallvec::SmallVec;
 
 use crate::causal::{Dot, ReplicaId};
 
@@ -39,7 +41,9 @@ pub enum Causality {
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct VersionVector {
-    pub(crate) entries: BTreeMap<ReplicaId, u64>,
+    /// Sorted by replica, counts non-zero. A sorted vector, not a tree: lookups are a binary
+    /// search, joins a linear merge, and a one-entry delta needs no heap allocation.
+    pub(crate) entries: SmallVec<[(ReplicaId, u64); 1]>,
 }
 
 impl VersionVector {
@@ -48,17 +52,27 @@ impl VersionVector {
         Self::default()
     }
 
+    fn find(&self, replica: ReplicaId) -> Result<usize, usize> {
+        self.entries.binary_search_by_key(&replica, |e| e.0)
+    }
+
     /// The count for `replica` (0 when absent).
     pub fn get(&self, replica: ReplicaId) -> u64 {
-        self.entries.get(&replica).copied().unwrap_or(0)
+        match self.find(replica) {
+            Ok(i) => self.entries[i].1,
+            Err(_) => 0,
+        }
     }
 
     /// Sets the count for `replica`, replacing what was there; 0 removes the entry.
     pub fn set(&mut self, replica: ReplicaId, count: u64) {
-        if count == 0 {
-            self.entries.remove(&replica);
-        } else {
-            self.entries.insert(replica, count);
+        match (self.find(replica), count) {
+            (Ok(i), 0) => {
+                self.entries.remove(i);
+            }
+            (Ok(i), n) => self.entries[i].1 = n,
+            (Err(_), 0) => {}
+            (Err(i), n) => self.entries.insert(i, (replica, n)),
         }
     }
 
@@ -67,12 +81,16 @@ impl VersionVector {
         if count == 0 {
             return false;
         }
-        let slot = self.entries.entry(replica).or_insert(0);
-        if *slot < count {
-            *slot = count;
-            true
-        } else {
-            false
+        match self.find(replica) {
+            Ok(i) if self.entries[i].1 >= count => false,
+            Ok(i) => {
+                self.entries[i].1 = count;
+                true
+            }
+            Err(i) => {
+                self.entries.insert(i, (replica, count));
+                true
+            }
         }
     }
 
@@ -83,18 +101,75 @@ impl VersionVector {
 
     /// Pointwise maximum; returns whether anything grew.
     pub fn join(&mut self, other: &VersionVector) -> bool {
-        let mut changed = false;
-        for (&r, &n) in &other.entries {
-            changed |= self.raise(r, n);
+        if other.entries.len() <= 4 {
+            let mut changed = false;
+            for &(r, n) in &other.entries {
+                changed |= self.raise(r, n);
+            }
+            return changed;
         }
+        // Linear merge of two sorted vectors.
+        let (a, b) = (&self.entries, &other.entries);
+        let mut out: SmallVec<[(ReplicaId, u64); 1]> =
+            SmallVec::with_capacity(a.len().max(b.len()));
+        let (mut i, mut j, mut changed) = (0, 0, false);
+        while i < a.len() && j < b.len() {
+            let (x, y) = (a[i], b[j]);
+            match x.0.cmp(&y.0) {
+                Ordering::Less => {
+                    out.push(x);
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    out.push(y);
+                    changed = true;
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    changed |= y.1 > x.1;
+                    out.push((x.0, x.1.max(y.1)));
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        out.extend_from_slice(&a[i..]);
+        changed |= j < b.len();
+        out.extend_from_slice(&b[j..]);
+        self.entries = out;
         changed
+    }
+
+    /// Whether some entry of `self` exceeds `other`'s, and whether some entry of `other`
+    /// exceeds `self`'s, in one linear walk.
+    fn ahead(&self, other: &VersionVector) -> (bool, bool) {
+        let (a, b) = (&self.entries, &other.entries);
+        let (mut i, mut j) = (0, 0);
+        let (mut self_ahead, mut other_ahead) = (false, false);
+        while i < a.len() && j < b.len() {
+            match a[i].0.cmp(&b[j].0) {
+                Ordering::Less => {
+                    self_ahead = true;
+                    i += 1;
+                }
+                Ordering::Greater => {
+                    other_ahead = true;
+                    j += 1;
+                }
+                Ordering::Equal => {
+                    self_ahead |= a[i].1 > b[j].1;
+                    other_ahead |= b[j].1 > a[i].1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        (self_ahead || i < a.len(), other_ahead || j < b.len())
     }
 
     /// Compares the histories summarised by two vectors.
     pub fn compare(&self, other: &VersionVector) -> Causality {
-        let self_ahead = self.entries.iter().any(|(r, &n)| n > other.get(*r));
-        let other_ahead = other.entries.iter().any(|(r, &n)| n > self.get(*r));
-        match (self_ahead, other_ahead) {
+        match self.ahead(other) {
             (false, false) => Causality::Equal,
             (false, true) => Causality::Before,
             (true, false) => Causality::After,
@@ -104,7 +179,7 @@ impl VersionVector {
 
     /// Whether `self` has seen everything `other` has (`Equal` or `After`).
     pub fn dominates(&self, other: &VersionVector) -> bool {
-        other.entries.iter().all(|(r, &n)| self.get(*r) >= n)
+        !self.ahead(other).1
     }
 
     /// Whether `self` happened strictly before `other`.
@@ -118,8 +193,8 @@ impl VersionVector {
     }
 
     /// The `(replica, count)` entries in replica order; zero entries are never listed.
-    pub fn iter(&self) -> impl Iterator<Item = (ReplicaId, u64)> + '_ {
-        self.entries.iter().map(|(&r, &n)| (r, n))
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (ReplicaId, u64)> + '_ {
+        self.entries.iter().copied()
     }
 
     /// Number of replicas with a non-zero count.
@@ -131,14 +206,29 @@ impl VersionVector {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Builds a vector from entries already sorted by replica, distinct, and non-zero.
+    pub(crate) fn from_sorted(entries: SmallVec<[(ReplicaId, u64); 1]>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        debug_assert!(entries.iter().all(|e| e.1 > 0));
+        VersionVector { entries }
+    }
 }
 
 impl FromIterator<(ReplicaId, u64)> for VersionVector {
+    /// Collects entries in any order; duplicates keep the maximum, zeros are dropped.
     fn from_iter<I: IntoIterator<Item = (ReplicaId, u64)>>(iter: I) -> Self {
-        let mut v = VersionVector::new();
-        for (r, n) in iter {
-            v.raise(r, n);
+        let mut entries: SmallVec<[(ReplicaId, u64); 1]> =
+            iter.into_iter().filter(|e| e.1 > 0).collect();
+        entries.sort_unstable();
+        // Sorted by (replica, count): keep the last, the largest, of each replica.
+        let mut out: SmallVec<[(ReplicaId, u64); 1]> = SmallVec::with_capacity(entries.len());
+        for e in entries {
+            match out.last_mut() {
+                Some(last) if last.0 == e.0 => last.1 = e.1,
+                _ => out.push(e),
+            }
         }
-        v
+        VersionVector { entries: out }
     }
 }

@@ -7,6 +7,7 @@ use smallvec::SmallVec;
 
 use super::{tag, write_len, write_varint, Binary, Codec, DecodeError, DecodeErrorKind, Reader};
 use crate::causal::seq_set::SeqSet;
+use crate::causal::VecMap;
 use crate::set::Dots;
 use crate::{
     CausalContext, CausalVersion, Dot, GCounter, LWWRegister, LwwEntry, LwwVersion, MVRegister,
@@ -62,7 +63,7 @@ impl Codec for VersionVector {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = r.count(9)?;
-        let mut entries = Vec::with_capacity(n);
+        let mut entries = SmallVec::with_capacity(n);
         let mut prev = None;
         for _ in 0..n {
             let id = ascending_replica(r, prev)?;
@@ -70,9 +71,7 @@ impl Codec for VersionVector {
             entries.push((id, count));
             prev = Some(id);
         }
-        Ok(VersionVector {
-            entries: BTreeMap::from_iter(entries),
-        })
+        Ok(VersionVector::from_sorted(entries))
     }
 }
 
@@ -99,7 +98,7 @@ impl Codec for CausalContext {
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let n = r.count(11)?;
-        let mut replicas = Vec::with_capacity(n);
+        let mut replicas = SmallVec::with_capacity(n);
         let mut prev = None;
         for _ in 0..n {
             let id = ascending_replica(r, prev)?;
@@ -132,7 +131,7 @@ impl Codec for CausalContext {
             replicas.push((id, SeqSet::from_canonical_runs(runs)));
         }
         Ok(CausalContext {
-            replicas: BTreeMap::from_iter(replicas),
+            replicas: VecMap::from_sorted(replicas),
         })
     }
 }
@@ -298,10 +297,10 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
         let context = CausalContext::decode(r)?;
         let table = replica_table(&context);
         let n = r.count(4)?;
-        let mut entries: Vec<(E, Dots)> = Vec::with_capacity(n);
+        let mut entries: BTreeMap<E, Dots> = BTreeMap::new();
         let mut index = BTreeMap::new();
         for _ in 0..n {
-            let e = ascending_key(r, entries.last().map(|(e, _)| e))?;
+            let e = ascending_key(r, entries.last_key_value().map(|(e, _)| e))?;
             let at = r.offset();
             let k = r.count(2)?;
             if k == 0 {
@@ -316,14 +315,14 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
                 }
                 dots.push(d);
             }
-            entries.push((e, dots));
+            entries.insert(e, dots);
         }
         let mut live = crate::causal::LiveDigests::new();
         for d in index.keys() {
             crate::causal::toggle(&mut live, d.replica, d.seq);
         }
         Ok(ORSet {
-            entries: BTreeMap::from_iter(entries),
+            entries,
             index,
             context,
             live,

@@ -70,7 +70,9 @@ impl GCounter {
     /// [`CounterOverflow`] if the replica's count would exceed `u64::MAX`.
     pub fn inc(&mut self, replica: ReplicaId, n: u64) -> Result<GCounter, CounterOverflow> {
         let delta = self.inc_delta(replica, n)?;
-        self.join_ref(&delta);
+        if let Some(&(r, c)) = delta.counts.entries.first() {
+            self.counts.set(r, c);
+        }
         Ok(delta)
     }
 
@@ -143,12 +145,24 @@ impl DeltaCrdt for GCounter {
 
     /// The entries that grew beyond `version`: one entry per replica that has news.
     fn delta_since(&self, version: &VersionVector) -> Self {
+        // Both are sorted by replica: one linear walk.
+        let theirs = &version.entries;
+        let mut j = 0;
+        let mut news = smallvec::SmallVec::new();
+        for &(r, n) in &self.counts.entries {
+            while j < theirs.len() && theirs[j].0 < r {
+                j += 1;
+            }
+            let seen = match theirs.get(j) {
+                Some(&(tr, tn)) if tr == r => tn,
+                _ => 0,
+            };
+            if n > seen {
+                news.push((r, n));
+            }
+        }
         GCounter {
-            counts: self
-                .counts
-                .iter()
-                .filter(|&(r, n)| n > version.get(r))
-                .collect(),
+            counts: VersionVector::from_sorted(news),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::cmp::Ordering;
 use core::fmt;
 
 use smallvec::SmallVec;
@@ -148,8 +149,29 @@ impl<E: Ord + Clone> ORSet<E> {
     /// # Errors
     /// [`DotsExhausted`] if `replica` has no sequence numbers left.
     pub fn add(&mut self, replica: ReplicaId, element: E) -> Result<ORSet<E>, DotsExhausted> {
-        let delta = self.add_delta(replica, element)?;
-        self.join_ref(&delta);
+        let dot = fresh_dot(&self.context, replica)?;
+        let mut delta = ORSet::new();
+        // Apply in place (the same result as joining the delta, without the generic join).
+        match self.entries.get_mut(&element) {
+            Some(old) => {
+                for d in old.iter() {
+                    delta.context.insert(*d);
+                    self.index.remove(d);
+                    toggle(&mut self.live, d.replica, d.seq);
+                }
+                old.clear();
+                old.push(dot);
+            }
+            None => {
+                self.entries
+                    .insert(element.clone(), smallvec::smallvec![dot]);
+            }
+        }
+        self.index.insert(dot, element.clone());
+        toggle(&mut self.live, replica, dot.seq);
+        self.context.insert(dot);
+        delta.context.insert(dot);
+        delta.support(element, dot);
         Ok(delta)
     }
 
@@ -330,6 +352,86 @@ impl<E: Ord + Clone> ORSet<E> {
     }
 }
 
+impl<E: Ord + Clone> ORSet<E> {
+    /// Join by a linear merge of the two element maps, for inputs of comparable size:
+    /// O(n + m) element comparisons, plus one index update per dot that comes or goes.
+    fn join_merge(&mut self, other: Self) -> bool {
+        let ORSet {
+            entries: theirs,
+            context: their_context,
+            ..
+        } = other;
+        let mine = core::mem::take(&mut self.entries);
+        let mut out: Vec<(E, Dots)> = Vec::with_capacity(mine.len().max(theirs.len()));
+        let mut changed = false;
+        let mut a = mine.into_iter().peekable();
+        let mut b = theirs.into_iter().peekable();
+        loop {
+            let order = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.0.cmp(&y.0),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => break,
+            };
+            let (mine, theirs) = match order {
+                Ordering::Less => (a.next(), None),
+                Ordering::Greater => (None, b.next()),
+                Ordering::Equal => (a.next(), b.next()),
+            };
+            let element = match (&mine, &theirs) {
+                (Some((e, _)), _) | (None, Some((e, _))) => e.clone(),
+                (None, None) => break,
+            };
+            let mine = mine.map(|(_, d)| d).unwrap_or_default();
+            let theirs = theirs.map(|(_, d)| d).unwrap_or_default();
+            let mut kept: Dots = SmallVec::new();
+            // Ours survive if they hold them too or have never seen them.
+            for d in &mine {
+                if theirs.contains(d) || !their_context.contains(*d) {
+                    kept.push(*d);
+                } else {
+                    self.index.remove(d);
+                    toggle(&mut self.live, d.replica, d.seq);
+                    changed = true;
+                }
+            }
+            // Theirs are new here if we have never seen them.
+            for d in &theirs {
+                if !mine.contains(d) && !self.context.contains(*d) {
+                    kept.push(*d);
+                    self.index.insert(*d, element.clone());
+                    toggle(&mut self.live, d.replica, d.seq);
+                    changed = true;
+                }
+            }
+            if !kept.is_empty() {
+                kept.sort_unstable();
+                out.push((element, kept));
+            }
+        }
+        self.entries = collect_sorted(out);
+        changed |= self.context.join(&their_context);
+        changed
+    }
+}
+
+/// A map from entries already in ascending key order. Natively the bulk builder (linear for
+/// sorted input); on wasm, plain inserts, which keep the sort code out of the binary.
+fn collect_sorted<E: Ord, V>(items: Vec<(E, V)>) -> BTreeMap<E, V> {
+    #[cfg(not(target_family = "wasm"))]
+    {
+        items.into_iter().collect()
+    }
+    #[cfg(target_family = "wasm")]
+    {
+        let mut map = BTreeMap::new();
+        for (k, v) in items {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
 impl<E: Ord + Clone> Lattice for ORSet<E> {
     fn join(&mut self, other: Self) -> bool {
         if self.is_bottom() {
@@ -337,6 +439,9 @@ impl<E: Ord + Clone> Lattice for ORSet<E> {
             let changed = !other.is_bottom();
             *self = other;
             return changed;
+        }
+        if other.entries.len() >= 32 && other.entries.len() * 8 >= self.entries.len() {
+            return self.join_merge(other);
         }
         let mut changed = false;
         // Dots we hold that the other side has seen but no longer holds (under that element).

@@ -90,6 +90,49 @@ impl Subject for ORSet<u8> {
     }
 }
 
+/// Bulk set operations over a larger universe, so that states hold dozens of elements and
+/// joins take the linear-merge path.
+#[derive(Clone, Debug)]
+pub enum BulkSetOp {
+    AddMany { first: u16, count: u8 },
+    RemoveMany { first: u16, count: u8 },
+    Add(u16),
+}
+
+impl Arbitrary for BulkSetOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let first = u16::arbitrary(g) % 200;
+        let count = u8::arbitrary(g) % 64;
+        match u8::arbitrary(g) % 4 {
+            0 | 1 => BulkSetOp::AddMany { first, count },
+            2 => BulkSetOp::RemoveMany { first, count },
+            _ => BulkSetOp::Add(first),
+        }
+    }
+}
+
+impl Subject for ORSet<u16> {
+    type Op = BulkSetOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &BulkSetOp) -> Self {
+        match *op {
+            BulkSetOp::AddMany { first, count } => self
+                .add_all(
+                    rid(i),
+                    (first..first + u16::from(count)).collect::<Vec<_>>(),
+                )
+                .unwrap(),
+            BulkSetOp::RemoveMany { first, count } => {
+                let mut group = ORSet::new();
+                for e in first..first + u16::from(count) {
+                    group.join(self.remove(&e));
+                }
+                group
+            }
+            BulkSetOp::Add(e) => self.add(rid(i), e).unwrap(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Write {
     pub wall_ms: u8,
