@@ -1,0 +1,402 @@
+// Node benchmarks of the deltacrdt npm package against yjs, @automerge/automerge, loro-crdt and
+// (where it has the type) the `crdts` npm package, on the equal workloads of issue 4.
+//
+// Usage: cd js/bench && npm ci && node bench.mjs [--quick]
+// Our package is imported from the built files in js/dist (run scripts/build-wasm first); if
+// they are missing, the peers still run and the report says ours is missing.
+//
+// Every workload is also checked: each library must end in the same observable state (same
+// counter value, same set size, same register value), so the rows compare equal work.
+import { Bench } from 'tinybench';
+import * as Y from 'yjs';
+import * as A from '@automerge/automerge';
+import { LoroDoc } from 'loro-crdt';
+import * as NpmCrdts from 'crdts';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import os from 'node:os';
+import { execSync } from 'node:child_process';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const quick = process.argv.includes('--quick');
+
+// ---- the workloads' sizes (issue 4) --------------------------------------------------------
+const REPLICAS = 10;
+const INCREMENTS = quick ? 1_000 : 10_000;
+const ADDS = quick ? 1_000 : 10_000;
+const REMOVES = ADDS / 10;
+const WRITES = 1_000;
+const item = (i) => `item-${i}`;
+
+// ---- our package ---------------------------------------------------------------------------
+let ours = null;
+let oursError = '';
+const oursEntry = join(here, '..', 'dist', 'node.js');
+if (existsSync(oursEntry)) {
+  try {
+    ours = await import(oursEntry);
+  } catch (e) {
+    oursError = `js/dist/node.js failed to load: ${e.message}`;
+  }
+} else {
+  oursError = 'js/dist is not built (run scripts/setup-js and scripts/build-wasm)';
+}
+
+function check(cond, what) {
+  if (!cond) throw new Error(`workload check failed: ${what}`);
+}
+
+const hexActor = (i) => i.toString(16).padStart(32, '0');
+
+// ---- each library's implementation of each workload ---------------------------------------
+// A workload function runs the whole workload once and returns what the checks and the size
+// rows need. Libraries without the type have no entry.
+
+const counter = {
+  ours() {
+    const rs = Array.from({ length: REPLICAS }, (_, i) => new ours.GCounter(BigInt(i + 1)));
+    for (const r of rs) for (let k = 0; k < INCREMENTS; k++) r.inc(1);
+    for (const r of rs.slice(1)) rs[0].merge(r.toBytes());
+    const v = rs[0].value;
+    for (const r of rs) r.free();
+    return v;
+  },
+  automerge() {
+    const base = A.from({ c: new A.Counter(0) }, { actor: hexActor(999) });
+    const rs = Array.from({ length: REPLICAS }, (_, i) => A.clone(base, { actor: hexActor(i + 1) }));
+    for (let i = 0; i < rs.length; i++) {
+      for (let k = 0; k < INCREMENTS; k++) rs[i] = A.change(rs[i], (d) => d.c.increment(1));
+    }
+    let m = rs[0];
+    for (const r of rs.slice(1)) m = A.merge(m, A.load(A.save(r)));
+    return m.c.value;
+  },
+  loro() {
+    const rs = Array.from({ length: REPLICAS }, (_, i) => {
+      const d = new LoroDoc();
+      d.setPeerId(BigInt(i + 1));
+      return d;
+    });
+    for (const r of rs) {
+      const c = r.getCounter('c');
+      for (let k = 0; k < INCREMENTS; k++) {
+        c.increment(1);
+        r.commit();
+      }
+    }
+    for (const r of rs.slice(1)) rs[0].import(r.export({ mode: 'snapshot' }));
+    return rs[0].getCounter('c').value;
+  },
+  crdts() {
+    const rs = Array.from({ length: REPLICAS }, (_, i) => new NpmCrdts.GCounter(`r${i + 1}`));
+    for (const r of rs) for (let k = 0; k < INCREMENTS; k++) r.increment(1);
+    for (const r of rs.slice(1)) rs[0].merge(NpmCrdts.GCounter.from(JSON.parse(JSON.stringify(r.toJSON()))));
+    return rs[0].value;
+  },
+};
+
+// The set workload: ADDS adds of "item-<i>", then REMOVES removes, each operation committed on
+// its own (Yjs: one implicit transaction per call; Automerge: one change; Loro: commit()).
+// Yjs and Automerge have no set type: a map keyed by the element is their idiomatic set.
+const set = {
+  ours() {
+    const s = new ours.ORSet(1n);
+    for (let i = 0; i < ADDS; i++) s.add(item(i));
+    for (let i = 0; i < REMOVES; i++) s.remove(item(i));
+    return { size: s.size, doc: s };
+  },
+  yjs() {
+    const doc = new Y.Doc();
+    doc.clientID = 1;
+    const m = doc.getMap('s');
+    for (let i = 0; i < ADDS; i++) m.set(item(i), true);
+    for (let i = 0; i < REMOVES; i++) m.delete(item(i));
+    return { size: m.size, doc };
+  },
+  automerge() {
+    let doc = A.from({ s: {} }, { actor: hexActor(1) });
+    for (let i = 0; i < ADDS; i++) doc = A.change(doc, (d) => { d.s[item(i)] = true; });
+    for (let i = 0; i < REMOVES; i++) doc = A.change(doc, (d) => { delete d.s[item(i)]; });
+    return { size: Object.keys(doc.s).length, doc };
+  },
+  loro() {
+    const doc = new LoroDoc();
+    doc.setPeerId(1n);
+    const m = doc.getMap('s');
+    for (let i = 0; i < ADDS; i++) {
+      m.set(item(i), true);
+      doc.commit();
+    }
+    for (let i = 0; i < REMOVES; i++) {
+      m.delete(item(i));
+      doc.commit();
+    }
+    return { size: m.size, doc };
+  },
+  crdts() {
+    const s = new NpmCrdts.ORSet();
+    for (let i = 0; i < ADDS; i++) s.add(item(i), `1:${i}`);
+    for (let i = 0; i < REMOVES; i++) s.remove(item(i));
+    return { size: s.toArray().length, doc: s };
+  },
+};
+
+// Full state of the set after the set workload, loading it into a fresh replica, and the
+// catch-up update a second replica (in sync until then) needs after one more add.
+const setState = {
+  ours: {
+    encode: (s) => s.toBytes(),
+    load: (b) => { const s = ours.ORSet.fromBytes(b, 2n); const n = s.size; s.free(); return n; },
+    catchUp(s) {
+      const other = ours.ORSet.fromBytes(s.toBytes(), 2n);
+      s.add(item(ADDS));
+      const update = s.deltaSince(other.version());
+      other.merge(update);
+      check(other.size === s.size && other.has(item(ADDS)), 'ours catch-up');
+      other.free();
+      return update.length;
+    },
+  },
+  yjs: {
+    encode: (doc) => Y.encodeStateAsUpdate(doc),
+    load: (b) => { const d = new Y.Doc(); Y.applyUpdate(d, b); return d.getMap('s').size; },
+    catchUp(doc) {
+      const other = new Y.Doc();
+      Y.applyUpdate(other, Y.encodeStateAsUpdate(doc));
+      doc.getMap('s').set(item(ADDS), true);
+      const update = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(other));
+      Y.applyUpdate(other, update);
+      check(other.getMap('s').size === doc.getMap('s').size, 'yjs catch-up');
+      return update.length;
+    },
+  },
+  automerge: {
+    encode: (doc) => A.save(doc),
+    load: (b) => Object.keys(A.load(b).s).length,
+    catchUp(doc) {
+      const other = A.load(A.save(doc), { actor: hexActor(2) });
+      const next = A.change(doc, (d) => { d.s[item(ADDS)] = true; });
+      const update = A.saveSince(next, A.getHeads(other));
+      const caught = A.loadIncremental(other, update);
+      check(Object.keys(caught.s).length === Object.keys(next.s).length, 'automerge catch-up');
+      return update.length;
+    },
+  },
+  loro: {
+    encode: (doc) => doc.export({ mode: 'snapshot' }),
+    load: (b) => { const d = new LoroDoc(); d.import(b); return d.getMap('s').size; },
+    catchUp(doc) {
+      const other = new LoroDoc();
+      other.import(doc.export({ mode: 'snapshot' }));
+      doc.getMap('s').set(item(ADDS), true);
+      doc.commit();
+      const update = doc.export({ mode: 'update', from: other.oplogVersion() });
+      other.import(update);
+      check(other.getMap('s').size === doc.getMap('s').size, 'loro catch-up');
+      return update.length;
+    },
+  },
+};
+
+// The register workload: WRITES writes by one replica, then the encoded state.
+const register = {
+  ours() {
+    let t = 1_700_000_000_000;
+    const r = new ours.LWWRegister(1n, { now: () => t++ });
+    for (let i = 0; i < WRITES; i++) r.set(i);
+    check(r.value === WRITES - 1, 'ours register');
+    const n = r.toBytes().length;
+    r.free();
+    return n;
+  },
+  yjs() {
+    const doc = new Y.Doc();
+    doc.clientID = 1;
+    const m = doc.getMap('r');
+    for (let i = 0; i < WRITES; i++) m.set('v', i);
+    check(m.get('v') === WRITES - 1, 'yjs register');
+    return Y.encodeStateAsUpdate(doc).length;
+  },
+  automerge() {
+    let doc = A.from({ v: -1 }, { actor: hexActor(1) });
+    for (let i = 0; i < WRITES; i++) doc = A.change(doc, (d) => { d.v = i; });
+    check(doc.v === WRITES - 1, 'automerge register');
+    return A.save(doc).length;
+  },
+  loro() {
+    const doc = new LoroDoc();
+    doc.setPeerId(1n);
+    const m = doc.getMap('r');
+    for (let i = 0; i < WRITES; i++) {
+      m.set('v', i);
+      doc.commit();
+    }
+    check(m.get('v') === WRITES - 1, 'loro register');
+    return doc.export({ mode: 'snapshot' }).length;
+  },
+};
+
+// ---- running -------------------------------------------------------------------------------
+const LIBS = ['ours', 'yjs', 'automerge', 'loro', 'crdts'];
+const LABEL = { ours: 'deltacrdt', yjs: 'yjs', automerge: 'automerge', loro: 'loro-crdt', crdts: 'crdts (npm)' };
+const available = (lib) => lib !== 'ours' || ours !== null;
+
+// Automerge takes about a millisecond per change here (one change per operation, as for
+// every library), so its long workloads run once, without a warm-up run, instead of `iterations` times.
+const SLOW = { automerge: 1 };
+
+async function timeIt(id, fns, iterations) {
+  const out = {};
+  for (const [lib, fn] of Object.entries(fns)) {
+    if (!available(lib)) continue;
+    const n = SLOW[lib] ?? iterations;
+    const bench = new Bench({ iterations: n, time: 0, warmup: n > 1, warmupIterations: 1, warmupTime: 0 });
+    bench.add(lib, fn);
+    const t0 = performance.now();
+    await bench.run();
+    const [t] = bench.tasks;
+    if (t.result.state !== 'completed') throw new Error(`${id}/${lib}: ${t.result.error?.stack ?? t.result.state}`);
+    out[lib] = t.result.latency.p50 ?? t.result.latency.mean;
+    console.error(`  ${id} ${LABEL[lib]}: ${out[lib].toFixed(2)} ms (median of ${n}; ${((performance.now() - t0) / 1000).toFixed(1)} s in all)`);
+  }
+  return out;
+}
+
+const rows = [];
+function addRow(id, name, unit, values) {
+  rows.push({ id, name, unit, values });
+}
+
+const iterations = quick ? 3 : 5;
+console.error(`running${quick ? ' (quick)' : ''}: ${REPLICAS} x ${INCREMENTS} increments, ${ADDS} adds + ${REMOVES} removes, ${WRITES} writes`);
+if (!ours) console.error(`deltacrdt: ${oursError}`);
+
+// Every timed run checks its result, so a library that did less work fails the bench.
+const counterExpect = REPLICAS * INCREMENTS;
+const checkedCounter = Object.fromEntries(
+  Object.entries(counter).map(([lib, fn]) => [lib, () => check(Number(fn()) === counterExpect, `${lib} counter = ${counterExpect}`)]),
+);
+addRow('counter', `counter: ${REPLICAS} replicas x ${INCREMENTS} increments, then one merges the rest`, 'ms', await timeIt('counter', checkedCounter, iterations));
+
+// The last run's final set of each library feeds the size, load and catch-up rows.
+const finals = {};
+const checkedSet = Object.fromEntries(
+  Object.entries(set).map(([lib, fn]) => [
+    lib,
+    () => {
+      const r = fn();
+      check(r.size === ADDS - REMOVES, `${lib} set size ${r.size} = ${ADDS - REMOVES}`);
+      if (lib === 'ours' && finals.ours) finals.ours.free();
+      finals[lib] = r.doc;
+    },
+  ]),
+);
+addRow('set', `set: ${ADDS} adds of "item-<i>", then ${REMOVES} removes`, 'ms', await timeIt('set', checkedSet, iterations));
+
+const stateBytes = {};
+const sizeValues = {};
+for (const [lib, s] of Object.entries(setState)) {
+  if (!available(lib)) continue;
+  stateBytes[lib] = s.encode(finals[lib]);
+  sizeValues[lib] = stateBytes[lib].length;
+}
+addRow('state', `set: full state encoded (${ADDS - REMOVES} elements)`, 'bytes', sizeValues);
+const loadFns = {};
+for (const [lib, s] of Object.entries(setState)) {
+  if (available(lib)) loadFns[lib] = () => check(s.load(stateBytes[lib]) === ADDS - REMOVES, `${lib} load`);
+}
+addRow('load', 'set: load the full state into a fresh replica', 'ms', await timeIt('load', loadFns, iterations * 2));
+const catchUp = {};
+for (const [lib, s] of Object.entries(setState)) if (available(lib)) catchUp[lib] = s.catchUp(finals[lib]);
+addRow('catchup', 'set: catch-up update for a second replica after one more add', 'bytes', catchUp);
+
+const regSizes = {};
+const sizedRegister = Object.fromEntries(Object.entries(register).map(([lib, fn]) => [lib, () => { regSizes[lib] = fn(); }]));
+addRow('register', `register: ${WRITES} writes`, 'ms', await timeIt('register', sizedRegister, iterations * 2));
+addRow('register-size', `register: encoded state after ${WRITES} writes`, 'bytes', regSizes);
+if (ours) finals.ours.free();
+
+// ---- wasm sizes ----------------------------------------------------------------------------
+function wasmSize(path) {
+  if (!path || !existsSync(path)) return null;
+  const b = readFileSync(path);
+  return { raw: b.length, gzip: gzipSync(b, { level: 9 }).length };
+}
+function pkgVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+const wasm = [
+  { lib: 'deltacrdt', version: JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')).version, size: wasmSize(join(here, '..', 'dist', 'wasm', 'deltacrdt_wasm_bg.wasm')) },
+  { lib: 'yjs', version: pkgVersion('yjs'), size: null, note: 'pure JavaScript, no wasm' },
+  { lib: '@automerge/automerge', version: pkgVersion('@automerge/automerge'), size: wasmSize(join(here, 'node_modules', '@automerge', 'automerge', 'dist', 'automerge.wasm')) },
+  { lib: 'loro-crdt', version: pkgVersion('loro-crdt'), size: wasmSize(join(here, 'node_modules', 'loro-crdt', 'nodejs', 'loro_wasm_bg.wasm')) },
+  { lib: 'crdts', version: pkgVersion('crdts'), size: null, note: 'pure JavaScript, no wasm' },
+];
+
+// ---- report --------------------------------------------------------------------------------
+const fmt = (v, unit) => (v === undefined ? 'n/a' : unit === 'ms' ? v.toFixed(v < 10 ? 2 : 1) : String(v));
+const peersOf = (values) => Object.entries(values).filter(([k]) => k !== 'ours');
+function best(values) {
+  const peers = peersOf(values);
+  if (peers.length === 0) return null;
+  return peers.reduce((a, b) => (b[1] < a[1] ? b : a));
+}
+
+const targets = [];
+function target(claim, ok) {
+  targets.push({ claim, verdict: ok === null ? 'not measured' : ok ? '**met**' : '**not met**' });
+}
+const row = (id) => rows.find((r) => r.id === id);
+const fasterThanAll = (r) => (r.values.ours === undefined ? null : peersOf(r.values).every(([, v]) => r.values.ours < v));
+target('10,000 set adds (and 1,000 removes) faster than every peer', fasterThanAll(row('set')));
+target('counter workload faster than every peer that has a counter', fasterThanAll(row('counter')));
+const cu = row('catchup').values.ours;
+target('catch-up update after one add at most 40 bytes', cu === undefined ? null : cu <= 40);
+const full = row('state').values;
+target('full set state no larger than the smallest peer\'s', full.ours === undefined ? null : full.ours <= best(full)[1]);
+
+let md = '# Node benchmark results: deltacrdt (npm) vs yjs, Automerge, Loro and crdts (npm)\n\n';
+md += 'Written by `js/bench/bench.mjs`; do not edit by hand.\n\n';
+md += '## Machine\n\n';
+const cpu = os.cpus()[0]?.model ?? 'unknown';
+md += `- CPU: ${cpu}\n- cores: ${os.cpus().length}\n- Node: ${process.version}\n- date (UTC): ${new Date().toISOString().slice(0, 16).replace('T', ' ')}\n`;
+md += `- load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n`;
+try {
+  md += `- git commit: ${execSync('git rev-parse --short HEAD', { cwd: here }).toString().trim()}\n`;
+} catch {
+  /* not a git checkout */
+}
+md += `- configuration: ${quick ? 'quick (smaller workloads), ' : ''}median of ${iterations} runs per workload (${iterations * 2} for load and register), after one warm-up run; automerge: one run, no warm-up (about 1 ms per change here)\n\n`;
+md += '**Noise.** A 2-core machine shared with other jobs: absolute times can be off by tens of percent; the libraries of a row ran one after another in the same process.\n\n';
+if (!ours) md += `**deltacrdt was not measured:** ${oursError}.\n\n`;
+md += '## Targets of issue 4 (Node side)\n\n| target | verdict |\n|---|---|\n';
+for (const t of targets) md += `| ${t.claim} | ${t.verdict} |\n`;
+md += '\n## Results (lower is better; n/a: the library has no such type)\n\n';
+md += `| workload | unit | ${LIBS.map((l) => LABEL[l]).join(' | ')} | best peer | deltacrdt ÷ best peer |\n`;
+md += `|---|---|${LIBS.map(() => '---:').join('|')}|---|---:|\n`;
+for (const r of rows) {
+  const b = best(r.values);
+  const ratio = b && r.values.ours !== undefined ? (r.values.ours / b[1]).toFixed(3) : 'n/a';
+  md += `| ${r.name} | ${r.unit} | ${LIBS.map((l) => fmt(r.values[l], r.unit)).join(' | ')} | ${b ? LABEL[b[0]] : 'n/a'} | ${ratio} |\n`;
+}
+md += '\n## WebAssembly size\n\n| package | version | wasm raw (bytes) | wasm gzip -9 (bytes) |\n|---|---|---:|---:|\n';
+for (const w of wasm) {
+  md += `| ${w.lib} | ${w.version} | ${w.size ? w.size.raw : w.note ?? 'not built'} | ${w.size ? w.size.gzip : 'n/a'} |\n`;
+}
+md += '\n## How each library runs the workloads\n\n';
+md += '- Every operation is committed on its own: Yjs runs one implicit transaction per call, Automerge one `change` per operation, Loro `commit()` after each operation, deltacrdt and crdts (npm) apply each call at once.\n';
+md += '- Yjs and Automerge have no set type: a map keyed by the element, with `true` values, is their set. Yjs has no counter. The register is a map key written repeatedly (Yjs, Automerge, Loro) and an `LWWRegister` (deltacrdt).\n';
+md += '- Counter merge: replica 1 merges the full encoded state of each other replica (Automerge: `save`/`load` then `merge`; Loro: snapshot `import`; crdts (npm): JSON).\n';
+md += '- Full state: `toBytes` (deltacrdt), `encodeStateAsUpdate` (Yjs), `save` (Automerge), snapshot `export` (Loro). Load: into a fresh replica, with a check of its size.\n';
+md += '- Catch-up: a second replica loaded from the full state; the first adds one element; the update is `deltaSince(version)` (deltacrdt), `encodeStateAsUpdate(doc, stateVector)` (Yjs), `saveSince(heads)` (Automerge), `export({mode: "update", from: version})` (Loro); it is applied and checked.\n';
+md += '- Each workload first runs once with checks that every library ends in the same state (counter value, set size, register value).\n';
+
+console.log(md);
+writeFileSync(join(here, 'RESULTS.md'), md);
+console.error(`wrote ${join(here, 'RESULTS.md')}`);
