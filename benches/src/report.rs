@@ -292,13 +292,14 @@ fn verdict_text(v: Verdict) -> &'static str {
 }
 
 /// What each benchmark group measures, for the report.
-pub const DESCRIPTIONS: [(&str, &str); 8] = [
+pub const DESCRIPTIONS: [(&str, &str); 9] = [
     ("*/add, */remove, */inc, */inc_dec, */set, */write", "mutator throughput: N operations, each applied and producing its delta (ours) or operation (crdts, cloned before `apply` so it can be shipped); for `Orswot` every add derives its context from `read_ctx()` and every remove from `contains()`, after the previous operation was applied; the floor appends to a sorted `Vec<u64>`"),
     ("orset/join", "two replicas that diverged: n/2 shared elements, then each side adds n/2 of its own and the left removes every tenth shared one; `left ⊔ right` (inputs cloned outside the timing); floor: sorted union of two `Vec<u64>` of n elements each, half shared"),
     ("gcounter/join, pncounter/join", "two counters over r replicas, each ahead on half of them; floor: union of two sorted `Vec<u64>` of r (2r for PN) entries"),
     ("*/delta_since", "what a lagging replica needs: ours computes `delta_since(version)`; **the `crdts` crate has no catch-up delta, so its column is the cost of cloning the whole state it must send instead**; floor: copy of the tail of a sorted `Vec<u64>`"),
     ("*/encode, */decode", "ours: the crate's binary format (`to_bytes`/`from_bytes`, with full validation on decode); crdts: `bincode` 1.x through its serde derives; floor: 8 little-endian bytes per `u64`"),
     ("lwwregister/join, mvregister/join", "two registers with concurrent writes (16 writers' siblings for MV)"),
+    ("sync/orset_round, sync round bytes", "two replicas in sync on 10,000 elements; one makes 100 adds, then messages flow until the link is quiet. Ours: the sans-IO `sync::Session` (buffered deltas, one encoded delta-interval message, RR on receipt, acknowledgement back); crdts, which has no sync protocol: its 100 operations `bincode`-encoded in one message, decoded and applied. Bytes count both directions"),
     ("heap (sizes)", "bytes the value keeps on the heap, from a counting global allocator (requested sizes), divided by the number of elements/replicas/siblings"),
     ("encoded (sizes)", "encoded length divided by the number of elements; catch-up payload: bytes a lagging replica receives (crdts: the whole state, bincode)"),
 ];
