@@ -19,6 +19,9 @@
 //! pending delta group) and, on request, the delta of the last mutation alone, for the TS
 //! layer's local-delta subscribers.
 //!
+//! **Sync.** With the cargo feature `sync`, the `session` module adds `WasmSyncSession`, the core's
+//! anti-entropy session over any of the five types (shipped as the `deltacrdt/sync` entry).
+//!
 //! One file per exported class; shared pieces in [`replica`], [`value`] and [`error`].
 
 pub mod error;
@@ -28,6 +31,8 @@ pub mod mv;
 pub mod orset;
 pub mod pncounter;
 pub mod replica;
+#[cfg(feature = "sync")]
+pub mod session;
 pub mod value;
 
 pub use gcounter::WasmGCounter;
@@ -35,3 +40,5 @@ pub use lww::WasmLWWRegister;
 pub use mv::WasmMVRegister;
 pub use orset::WasmORSet;
 pub use pncounter::WasmPNCounter;
+#[cfg(feature = "sync")]
+pub use session::{WasmSyncConfig, WasmSyncSession, WasmTransmit};
