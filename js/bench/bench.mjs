@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import os from 'node:os';
 import { execSync } from 'node:child_process';
+import { render } from './render.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -33,7 +34,9 @@ const item = (i) => `item-${i}`;
 // ---- our package ---------------------------------------------------------------------------
 let ours = null;
 let oursError = '';
-const oursEntry = join(here, '..', 'dist', 'node.js');
+// DELTACRDT_DIST: another build of the package's dist/ folder (default: js/dist).
+const distDir = process.env.DELTACRDT_DIST ?? join(here, '..', 'dist');
+const oursEntry = join(distDir, 'node.js');
 if (existsSync(oursEntry)) {
   try {
     ours = await import(oursEntry);
@@ -43,6 +46,27 @@ if (existsSync(oursEntry)) {
 } else {
   oursError = 'js/dist is not built (run scripts/setup-js and scripts/build-wasm)';
 }
+
+// ---- wasm sizes (measured now, from the build that was just loaded) ------------------------
+function wasmSize(path) {
+  if (!path || !existsSync(path)) return null;
+  const b = readFileSync(path);
+  return { raw: b.length, gzip: gzipSync(b, { level: 9 }).length };
+}
+function pkgVersion(name) {
+  try {
+    return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+const wasm = [
+  { lib: 'deltacrdt', version: JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')).version, size: wasmSize(join(distDir, 'wasm', 'deltacrdt_wasm_bg.wasm')) },
+  { lib: 'yjs', version: pkgVersion('yjs'), size: null, note: 'pure JavaScript, no wasm' },
+  { lib: '@automerge/automerge', version: pkgVersion('@automerge/automerge'), size: wasmSize(join(here, 'node_modules', '@automerge', 'automerge', 'dist', 'automerge.wasm')) },
+  { lib: 'loro-crdt', version: pkgVersion('loro-crdt'), size: wasmSize(join(here, 'node_modules', 'loro-crdt', 'nodejs', 'loro_wasm_bg.wasm')) },
+  { lib: 'crdts', version: pkgVersion('crdts'), size: null, note: 'pure JavaScript, no wasm' },
+];
 
 function check(cond, what) {
   if (!cond) throw new Error(`workload check failed: ${what}`);
@@ -318,85 +342,24 @@ addRow('register', `register: ${WRITES} writes`, 'ms', await timeIt('register', 
 addRow('register-size', `register: encoded state after ${WRITES} writes`, 'bytes', regSizes);
 if (ours) finals.ours.free();
 
-// ---- wasm sizes ----------------------------------------------------------------------------
-function wasmSize(path) {
-  if (!path || !existsSync(path)) return null;
-  const b = readFileSync(path);
-  return { raw: b.length, gzip: gzipSync(b, { level: 9 }).length };
-}
-function pkgVersion(name) {
-  try {
-    return JSON.parse(readFileSync(join(here, 'node_modules', name, 'package.json'), 'utf8')).version;
-  } catch {
-    return '?';
-  }
-}
-const wasm = [
-  { lib: 'deltacrdt', version: JSON.parse(readFileSync(join(here, '..', 'package.json'), 'utf8')).version, size: wasmSize(join(here, '..', 'dist', 'wasm', 'deltacrdt_wasm_bg.wasm')) },
-  { lib: 'yjs', version: pkgVersion('yjs'), size: null, note: 'pure JavaScript, no wasm' },
-  { lib: '@automerge/automerge', version: pkgVersion('@automerge/automerge'), size: wasmSize(join(here, 'node_modules', '@automerge', 'automerge', 'dist', 'automerge.wasm')) },
-  { lib: 'loro-crdt', version: pkgVersion('loro-crdt'), size: wasmSize(join(here, 'node_modules', 'loro-crdt', 'nodejs', 'loro_wasm_bg.wasm')) },
-  { lib: 'crdts', version: pkgVersion('crdts'), size: null, note: 'pure JavaScript, no wasm' },
-];
-
 // ---- report --------------------------------------------------------------------------------
-const fmt = (v, unit) => (v === undefined ? 'n/a' : unit === 'ms' ? v.toFixed(v < 10 ? 2 : 1) : String(v));
-const peersOf = (values) => Object.entries(values).filter(([k]) => k !== 'ours');
-function best(values) {
-  const peers = peersOf(values);
-  if (peers.length === 0) return null;
-  return peers.reduce((a, b) => (b[1] < a[1] ? b : a));
-}
-
-const targets = [];
-function target(claim, ok) {
-  targets.push({ claim, verdict: ok === null ? 'not measured' : ok ? '**met**' : '**not met**' });
-}
-const row = (id) => rows.find((r) => r.id === id);
-const fasterThanAll = (r) => (r.values.ours === undefined ? null : peersOf(r.values).every(([, v]) => r.values.ours < v));
-target('10,000 set adds (and 1,000 removes) faster than every peer', fasterThanAll(row('set')));
-target('counter workload faster than every peer that has a counter', fasterThanAll(row('counter')));
-const cu = row('catchup').values.ours;
-target('catch-up update after one add at most 40 bytes', cu === undefined ? null : cu <= 40);
-const full = row('state').values;
-target('full set state no larger than the smallest peer\'s', full.ours === undefined ? null : full.ours <= best(full)[1]);
-
-let md = '# Node benchmark results: deltacrdt (npm) vs yjs, Automerge, Loro and crdts (npm)\n\n';
-md += 'Written by `js/bench/bench.mjs`; do not edit by hand.\n\n';
-md += '## Machine\n\n';
-const cpu = os.cpus()[0]?.model ?? 'unknown';
-md += `- CPU: ${cpu}\n- cores: ${os.cpus().length}\n- Node: ${process.version}\n- date (UTC): ${new Date().toISOString().slice(0, 16).replace('T', ' ')}\n`;
-md += `- load average at the end: ${os.loadavg().map((l) => l.toFixed(2)).join(', ')}\n`;
-try {
-  md += `- git commit: ${execSync('git rev-parse --short HEAD', { cwd: here }).toString().trim()}\n`;
-} catch {
-  /* not a git checkout */
-}
-md += `- configuration: ${quick ? 'quick (smaller workloads), ' : ''}median of ${iterations} runs per workload (${iterations * 2} for load and register), after one warm-up run; automerge: one run, no warm-up (about 1 ms per change here)\n\n`;
-md += '**Noise.** A 2-core machine shared with other jobs: absolute times can be off by tens of percent; the libraries of a row ran one after another in the same process.\n\n';
-if (!ours) md += `**deltacrdt was not measured:** ${oursError}.\n\n`;
-md += '## Targets of issue 4 (Node side)\n\n| target | verdict |\n|---|---|\n';
-for (const t of targets) md += `| ${t.claim} | ${t.verdict} |\n`;
-md += '\n## Results (lower is better; n/a: the library has no such type)\n\n';
-md += `| workload | unit | ${LIBS.map((l) => LABEL[l]).join(' | ')} | best peer | deltacrdt ÷ best peer |\n`;
-md += `|---|---|${LIBS.map(() => '---:').join('|')}|---|---:|\n`;
-for (const r of rows) {
-  const b = best(r.values);
-  const ratio = b && r.values.ours !== undefined ? (r.values.ours / b[1]).toFixed(3) : 'n/a';
-  md += `| ${r.name} | ${r.unit} | ${LIBS.map((l) => fmt(r.values[l], r.unit)).join(' | ')} | ${b ? LABEL[b[0]] : 'n/a'} | ${ratio} |\n`;
-}
-md += '\n## WebAssembly size\n\n| package | version | wasm raw (bytes) | wasm gzip -9 (bytes) |\n|---|---|---:|---:|\n';
-for (const w of wasm) {
-  md += `| ${w.lib} | ${w.version} | ${w.size ? w.size.raw : w.note ?? 'not built'} | ${w.size ? w.size.gzip : 'n/a'} |\n`;
-}
-md += '\n## How each library runs the workloads\n\n';
-md += '- Every operation is committed on its own: Yjs runs one implicit transaction per call, Automerge one `change` per operation, Loro `commit()` after each operation, deltacrdt and crdts (npm) apply each call at once.\n';
-md += '- Yjs and Automerge have no set type: a map keyed by the element, with `true` values, is their set. Yjs has no counter. The register is a map key written repeatedly (Yjs, Automerge, Loro) and an `LWWRegister` (deltacrdt).\n';
-md += '- Counter merge: replica 1 merges the full encoded state of each other replica (Automerge: `save`/`load` then `merge`; Loro: snapshot `import`; crdts (npm): JSON).\n';
-md += '- Full state: `toBytes` (deltacrdt), `encodeStateAsUpdate` (Yjs), `save` (Automerge), snapshot `export` (Loro). Load: into a fresh replica, with a check of its size.\n';
-md += '- Catch-up: a second replica loaded from the full state; the first adds one element; the update is `deltaSince(version)` (deltacrdt), `encodeStateAsUpdate(doc, stateVector)` (Yjs), `saveSince(heads)` (Automerge), `export({mode: "update", from: version})` (Loro); it is applied and checked.\n';
-md += '- Each workload first runs once with checks that every library ends in the same state (counter value, set size, register value).\n';
-
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  date: new Date().toISOString().slice(0, 16).replace('T', ' '),
+  load: os.loadavg().map((l) => l.toFixed(2)).join(', '),
+  commit: (() => {
+    try {
+      return execSync('git rev-parse --short HEAD', { cwd: here, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      return null;
+    }
+  })(),
+};
+const data = { rows, wasm, machine, config: { ADDS, REMOVES, quick, iterations }, oursError: ours ? null : oursError };
+writeFileSync(join(here, 'results.json'), JSON.stringify(data, null, 2) + '\n');
+const md = render(data);
 console.log(md);
 writeFileSync(join(here, 'RESULTS.md'), md);
-console.error(`wrote ${join(here, 'RESULTS.md')}`);
+console.error(`wrote ${join(here, 'RESULTS.md')} and results.json`);
