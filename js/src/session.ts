@@ -276,7 +276,7 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
     }
   }
 
-  /** The wasm object; throws once freed. */
+  /** The wasm object; throws once freed. @internal */
   private get w(): WasmSyncSession {
     if (this.#w === undefined) throw new Error('SyncSession: used after free()');
     return this.#w;

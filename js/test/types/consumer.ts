@@ -11,6 +11,14 @@ import {
   type Value,
 } from 'deltacrdt';
 import { init, initFromBytes, type WasmSource } from 'deltacrdt/slim';
+import {
+  SyncSession,
+  ORSet as SyncORSet,
+  type NeighbourSyncStats,
+  type SyncStats,
+  type Transmit,
+} from 'deltacrdt/sync';
+import { init as initSync } from 'deltacrdt/sync/slim';
 
 const tags = new ORSet<string>(1n);
 tags.add('a');
@@ -75,4 +83,32 @@ async function load(): Promise<void> {
   initFromBytes(new Uint8Array(0));
 }
 
+const session = new SyncSession('ORSet', { replicaId: 1n, strategy: 'bp-rr', maxBufferBytes: 1 << 16 });
+// @ts-expect-error: not a CRDT type
+new SyncSession('Map');
+// @ts-expect-error: not a strategy
+new SyncSession('GCounter', { strategy: 'gossip' });
+// @ts-expect-error: restore needs the new incarnation
+SyncSession.restore('ORSet', session.persist(), {});
+session.addNeighbour(2n);
+const liveSet: SyncORSet = session.replica;
+liveSet.add('a');
+session.tick();
+const out: Transmit | undefined = session.pollTransmit();
+const all: Transmit[] = session.drainTransmits();
+const to: bigint | undefined = out?.to ?? all[0]?.to;
+const applied: boolean = session.handleMessage(2n, out?.bytes ?? new Uint8Array(0));
+const syncStats: SyncStats = session.stats();
+const lacking: number | undefined = syncStats.neighbours.map((x: NeighbourSyncStats) => x.lacking)[0];
+const restarted: SyncSession<'ORSet'> = SyncSession.restore('ORSet', session.persist(), { replicaId: 1n, incarnation: 2 });
+const counterSession = new SyncSession('PNCounter');
+counterSession.replica.dec(2);
+const counterValue: number = counterSession.replica.value;
+session.free();
+restarted[Symbol.dispose]();
+async function loadSync(): Promise<void> {
+  await initSync(new URL('https://example.invalid/deltacrdt-sync.wasm'));
+}
+
+export { to, applied, lacking, counterValue, loadSync };
 export { listed, present, size, anyValue, n, big, name, writer, first, conflicted, delta, changed, id, load };
