@@ -2,7 +2,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use core::cmp::Ordering;
+
 use core::fmt;
 
 use smallvec::SmallVec;
@@ -355,6 +355,7 @@ impl<E: Ord + Clone> ORSet<E> {
 impl<E: Ord + Clone> ORSet<E> {
     /// Join by a linear merge of the two element maps, for inputs of comparable size:
     /// O(n + m) element comparisons, plus one index update per dot that comes or goes.
+    #[cfg(not(target_family = "wasm"))]
     fn join_merge(&mut self, other: Self) -> bool {
         let ORSet {
             entries: theirs,
@@ -367,6 +368,7 @@ impl<E: Ord + Clone> ORSet<E> {
         let mut a = mine.into_iter().peekable();
         let mut b = theirs.into_iter().peekable();
         loop {
+            use core::cmp::Ordering;
             let order = match (a.peek(), b.peek()) {
                 (Some(x), Some(y)) => x.0.cmp(&y.0),
                 (Some(_), None) => Ordering::Less,
@@ -415,21 +417,10 @@ impl<E: Ord + Clone> ORSet<E> {
     }
 }
 
-/// A map from entries already in ascending key order. Natively the bulk builder (linear for
-/// sorted input); on wasm, plain inserts, which keep the sort code out of the binary.
+/// A map from entries already in ascending key order (the bulk builder: linear for sorted input).
+#[cfg(not(target_family = "wasm"))]
 fn collect_sorted<E: Ord, V>(items: Vec<(E, V)>) -> BTreeMap<E, V> {
-    #[cfg(not(target_family = "wasm"))]
-    {
-        items.into_iter().collect()
-    }
-    #[cfg(target_family = "wasm")]
-    {
-        let mut map = BTreeMap::new();
-        for (k, v) in items {
-            map.insert(k, v);
-        }
-        map
-    }
+    items.into_iter().collect()
 }
 
 impl<E: Ord + Clone> Lattice for ORSet<E> {
@@ -440,6 +431,9 @@ impl<E: Ord + Clone> Lattice for ORSet<E> {
             *self = other;
             return changed;
         }
+        // Natively, large joins take the linear merge. wasm builds leave it out: the module has
+        // a size budget, and the general path below is correct for any size (O((n + m) log n)).
+        #[cfg(not(target_family = "wasm"))]
         if other.entries.len() >= 32 && other.entries.len() * 8 >= self.entries.len() {
             return self.join_merge(other);
         }
