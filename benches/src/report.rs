@@ -537,7 +537,7 @@ pub fn svg(bars: &[Bar]) -> String {
         };
         let _ = writeln!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{left:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><rect x="{left:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{color}"/><text x="{:.1}" y="{:.1}">{}x</text>"#,
             LABEL_W - 6.0,
             y + 12.0,
             escape(&b.label),
@@ -546,7 +546,7 @@ pub fn svg(bars: &[Bar]) -> String {
             ROW_H - 6.0,
             left + w + 4.0,
             y + 12.0,
-            format!("{}x", ratio(b.factor))
+            ratio(b.factor)
         );
         if let Some(t) = b.target {
             let tx = x(t);
