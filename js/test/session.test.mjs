@@ -4,6 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SyncSession, ORSet, encodeValue } from 'deltacrdt/sync';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { rng, hex } from './util.mjs';
 
 const IDS = [1n, 2n, 3n];
@@ -383,3 +389,19 @@ test('bad arguments: clear errors, nothing created', () => {
   counter.free();
   assert.throws(() => counter.tick(), /used after free/);
 });
+
+for (const platform of ['browser', 'node']) {
+  test(`deltacrdt/sync: an esbuild bundle for ${platform} runs`, async () => {
+    const app = fileURLToPath(new URL('./fixtures/sync-bundle-app.mjs', import.meta.url));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-sync-bundle-'));
+    try {
+      const outfile = path.join(dir, 'app.mjs');
+      const result = await build({ entryPoints: [app], bundle: true, format: 'esm', platform, outfile, logLevel: 'silent', minify: true });
+      assert.deepEqual(result.errors, []);
+      const out = execFileSync(process.execPath, [outfile], { encoding: 'utf8', timeout: 20_000 });
+      assert.deepEqual(JSON.parse(out), { a: ['x', 'y'], b: ['x', 'y'] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
