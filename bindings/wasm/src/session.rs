@@ -1,5 +1,5 @@
 //! `SyncSession` (cargo feature `sync`): the core's sans-IO anti-entropy
-//! [`Session`](deltacrdt::sync::Session) for any of the five CRDT types, bytes in, bytes out.
+//! [`Session`] for any of the five CRDT types, bytes in, bytes out.
 //!
 //! One exported class over an enum of the five sessions keeps the JS surface (and the glue) to
 //! one class; every method dispatches to the core. The only checks made here are the ones every
