@@ -237,7 +237,11 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
 
   #makeReplica(id: bigint, options: SyncOptions): SyncReplicas[K] {
     const bytes = this.w.stateBytes();
-    const lww = { now: this.#now, ...(options.maxAheadMs === undefined ? {} : { maxAheadMs: options.maxAheadMs }) };
+    // The session checked the time bound of what it accepted; bringing the replica up to the
+    // session's state must not check again at a later (or, with a clock stepping back, earlier)
+    // time, so its clock reads "as late as can be" while the session merges into it.
+    const now = (): number => (this.#merging ? Number.MAX_SAFE_INTEGER : this.#now());
+    const lww = { now, ...(options.maxAheadMs === undefined ? {} : { maxAheadMs: options.maxAheadMs }) };
     const kind: SyncKind = this.#kind;
     switch (kind) {
       case 'GCounter':

@@ -3,7 +3,7 @@
 // refused and change nothing. Deterministic (seeded), bounded loops, no timing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SyncSession, ORSet, encodeValue } from 'deltacrdt/sync';
+import { SyncSession, ORSet, LWWRegister, encodeValue } from 'deltacrdt/sync';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -405,3 +405,30 @@ for (const platform of ['browser', 'node']) {
     }
   });
 }
+
+test('LWWRegister: what the session accepted reaches its replica even when the clock steps back', () => {
+  let t = 1_000_000;
+  const s = new SyncSession('LWWRegister', {
+    replicaId: 1n,
+    maxAheadMs: 1000,
+    now: () => {
+      const v = t;
+      t -= 10_000; // every read is 10 s earlier than the one before
+      return v;
+    },
+  });
+  const peer = new SyncSession('LWWRegister', { replicaId: 2n, now: () => 1_000_000 });
+  s.addNeighbour(2n);
+  peer.addNeighbour(1n);
+  peer.replica.set('accepted at 1000000');
+  peer.tick();
+  assert.equal(s.handleMessage(2n, peer.drainTransmits()[0].bytes), true);
+  assert.equal(s.replica.value, 'accepted at 1000000');
+  // A local write stamped far ahead is this replica's own: applied, not bounded.
+  const other = new LWWRegister(1n, { now: () => 5_000_000_000_000 });
+  other.set('local, far ahead');
+  assert.equal(s.applyLocalDelta(other.takeDelta()), true);
+  assert.equal(s.replica.value, 'local, far ahead');
+  assert.equal(hex(s.replica.toBytes()), hex(s.stateBytes()));
+  for (const x of [s, peer, other]) x.free();
+});
