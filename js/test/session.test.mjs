@@ -432,3 +432,27 @@ test('LWWRegister: what the session accepted reaches its replica even when the c
   assert.equal(hex(s.replica.toBytes()), hex(s.stateBytes()));
   for (const x of [s, peer, other]) x.free();
 });
+
+test('deltacrdt/sync/slim: a session after initFromBytes of deltacrdt/sync/deltacrdt.wasm', () => {
+  // A fresh process, so that no other entry has initialized the WebAssembly yet.
+  const script = `
+    import fs from 'node:fs';
+    import { createRequire } from 'node:module';
+    import { SyncSession, initFromBytes } from 'deltacrdt/sync/slim';
+    let early = '';
+    try { new SyncSession('GCounter'); } catch (e) { early = e.message; }
+    const wasm = createRequire(import.meta.url).resolve('deltacrdt/sync/deltacrdt.wasm');
+    initFromBytes(fs.readFileSync(wasm));
+    const s = new SyncSession('GCounter', { replicaId: 1n });
+    s.replica.inc(5);
+    console.log(JSON.stringify({ early, value: s.replica.value }));
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: fileURLToPath(new URL('.', import.meta.url)),
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  const got = JSON.parse(out);
+  assert.match(got.early, /not initialized/);
+  assert.equal(got.value, 5);
+});
