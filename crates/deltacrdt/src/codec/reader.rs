@@ -63,6 +63,13 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
+    /// Reads 8 bytes as a little-endian `u64` (replica ids, timestamps, digests).
+    pub fn u64_le(&mut self) -> Result<u64, DecodeError> {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(self.take(8)?);
+        Ok(u64::from_le_bytes(a))
+    }
+
     /// Reads a canonical LEB128 unsigned integer (at most 10 bytes, no redundant high zeros).
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
         let start = self.pos;

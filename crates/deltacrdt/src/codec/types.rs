@@ -20,10 +20,7 @@ impl Codec for ReplicaId {
         out.extend_from_slice(&self.0.to_le_bytes());
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let b = r.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(ReplicaId(u64::from_le_bytes(a)))
+        Ok(ReplicaId(r.u64_le()?))
     }
 }
 
@@ -33,10 +30,7 @@ impl Codec for Timestamp {
         out.extend_from_slice(&self.to_raw().to_le_bytes());
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let b = r.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(Timestamp::from_raw(u64::from_le_bytes(a)))
+        Ok(Timestamp::from_raw(r.u64_le()?))
     }
 }
 
@@ -164,10 +158,7 @@ impl Codec for CausalVersion {
             1 => {
                 let mut live = crate::causal::LiveDigests::new();
                 for id in context.replicas.keys() {
-                    let b = r.take(8)?;
-                    let mut a = [0u8; 8];
-                    a.copy_from_slice(b);
-                    let d = u64::from_le_bytes(a);
+                    let d = r.u64_le()?;
                     if d != 0 {
                         live.insert(*id, d);
                     }
@@ -384,12 +375,9 @@ impl Codec for LwwVersion {
             0 => Ok(LwwVersion::default()),
             1 => {
                 let stamp = Some((Timestamp::decode(r)?, ReplicaId::decode(r)?));
-                let b = r.take(8)?;
-                let mut a = [0u8; 8];
-                a.copy_from_slice(b);
                 Ok(LwwVersion {
                     stamp,
-                    value_digest: u64::from_le_bytes(a),
+                    value_digest: r.u64_le()?,
                 })
             }
             b => Err(r.error_at(at, DecodeErrorKind::InvalidTag(b))),

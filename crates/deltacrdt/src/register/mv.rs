@@ -216,13 +216,16 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
             if version.live_digest(r) == Some(seen) {
                 continue;
             }
+            // Siblings are sorted by dot: this replica's live sequence numbers, ascending.
+            let live: SmallVec<[u64; 4]> = self
+                .siblings
+                .iter()
+                .filter(|(d, _)| d.replica == r)
+                .map(|(d, _)| d.seq)
+                .collect();
             for &(first, last) in seqs.runs() {
-                let live = self
-                    .siblings
-                    .iter()
-                    .filter(move |(d, _)| d.replica == r && d.seq >= first && d.seq <= last)
-                    .map(|(d, _)| d.seq);
-                insert_gaps(&mut delta.context, r, first, last, live);
+                let inside = live.iter().copied().filter(|&q| q >= first && q <= last);
+                insert_gaps(&mut delta.context, r, first, last, inside);
             }
         }
         delta
