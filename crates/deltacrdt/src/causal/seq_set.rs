@@ -132,12 +132,46 @@ impl SeqSet {
     }
 
     /// Adds every number of `other`; returns whether anything was new.
+    ///
+    /// A few runs are inserted one by one; more are merged in one linear pass, so joining two
+    /// fragmented contexts costs O(runs), not O(runs²).
     pub(crate) fn union(&mut self, other: &SeqSet) -> bool {
-        let mut changed = false;
-        for &(s, e) in other.runs.iter() {
-            changed |= self.insert_range(s, e);
+        if other.runs.len() <= 2 {
+            let mut changed = false;
+            for &(s, e) in other.runs.iter() {
+                changed |= self.insert_range(s, e);
+            }
+            return changed;
         }
-        changed
+        if self.includes(other) {
+            return false;
+        }
+        let (a, b) = (&self.runs, &other.runs);
+        let mut out: SmallVec<[(u64, u64); 1]> = SmallVec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let next = match (a.get(i), b.get(j)) {
+                (Some(x), Some(y)) if x.0 <= y.0 => {
+                    i += 1;
+                    *x
+                }
+                (_, Some(y)) => {
+                    j += 1;
+                    *y
+                }
+                (Some(x), None) => {
+                    i += 1;
+                    *x
+                }
+                (None, None) => break,
+            };
+            match out.last_mut() {
+                Some(last) if last.1.saturating_add(1) >= next.0 => last.1 = last.1.max(next.1),
+                _ => out.push(next),
+            }
+        }
+        self.runs = out;
+        true
     }
 
     /// The numbers of `self` that are not in `other`.
@@ -208,6 +242,25 @@ mod tests {
         assert!(b.difference(&a).is_empty());
         assert!(a.includes(&b));
         assert!(!b.includes(&a));
+    }
+
+    #[test]
+    fn union_of_fragmented_sets_merges_runs() {
+        let mut odd = SeqSet::default();
+        let mut even = SeqSet::default();
+        for i in 1..=50u64 {
+            odd.insert(2 * i - 1);
+            even.insert(2 * i);
+        }
+        assert_eq!(odd.runs().len(), 50);
+        let mut u = odd.clone();
+        assert!(u.union(&even));
+        assert_eq!(u.runs(), &[(1, 100)]);
+        assert!(!u.union(&odd), "nothing new");
+        let mut v = even.clone();
+        v.insert_range(u64::MAX - 1, u64::MAX);
+        assert!(v.union(&odd));
+        assert_eq!(v.runs(), &[(1, 100), (u64::MAX - 1, u64::MAX)]);
     }
 
     #[test]
