@@ -95,11 +95,12 @@ where
         let delta = edit(at, &mut replicas[at], step, rng);
         everything.join_ref(&delta);
         let bytes = delta.to_bytes();
+        let full = replicas[at].to_bytes().len();
         for to in 0..REPLICAS {
             let cut = partitioned && (to == 2) != (at == 2);
             if to != at && !cut {
                 channel.send(rng, to, &bytes);
-                full_bytes += replicas[at].to_bytes().len();
+                full_bytes += full;
             }
         }
         // Deliver about one message per step, out of order.

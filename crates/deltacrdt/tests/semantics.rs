@@ -81,17 +81,24 @@ fn orset_re_adding_after_a_remove_works() {
 
 #[test]
 fn orset_add_retires_older_dots_of_the_element() {
+    // Concurrent adds leave two dots on one element; the next add retires both.
     let mut x = ORSet::new();
     let mut y = ORSet::new();
-    let dx = x.add(A, 'k').unwrap();
-    let dy = y.add(B, 'k' as u32 as u8).unwrap();
-    let _ = (dx, dy);
-    let mut s: ORSet<u8> = ORSet::new();
-    s.join(y.clone());
-    s.add(A, b'k').unwrap();
-    s.add(A, b'k').unwrap();
-    assert_eq!(s.dots_of(&b'k').len(), 1, "each add leaves exactly one dot");
-    assert_eq!(s.dot_count(), 1);
+    let dx = x.add(A, b'k').unwrap();
+    let dy = y.add(B, b'k').unwrap();
+    x.join(dy);
+    assert_eq!(x.dots_of(&b'k'), &[Dot::new(A, 1), Dot::new(B, 1)]);
+    let again = x.add(A, b'k').unwrap();
+    assert_eq!(
+        x.dots_of(&b'k'),
+        &[Dot::new(A, 2)],
+        "each add leaves exactly one dot"
+    );
+    assert_eq!(x.dot_count(), 1);
+    // The delta carries the retirement: a replica that saw both adds ends the same.
+    y.join(dx);
+    y.join(again);
+    assert_eq!(x, y);
 }
 
 #[test]

@@ -375,17 +375,21 @@ impl<E: Ord + Clone> ORSet<E> {
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => break,
             };
-            let (mine, theirs) = match order {
-                Ordering::Less => (a.next(), None),
-                Ordering::Greater => (None, b.next()),
-                Ordering::Equal => (a.next(), b.next()),
+            // The element moves out of whichever side has it: no clone per element.
+            let (element, mine, theirs) = match order {
+                Ordering::Less => match a.next() {
+                    Some((e, d)) => (e, d, Dots::new()),
+                    None => break,
+                },
+                Ordering::Greater => match b.next() {
+                    Some((e, t)) => (e, Dots::new(), t),
+                    None => break,
+                },
+                Ordering::Equal => match (a.next(), b.next()) {
+                    (Some((e, d)), Some((_, t))) => (e, d, t),
+                    _ => break,
+                },
             };
-            let element = match (&mine, &theirs) {
-                (Some((e, _)), _) | (None, Some((e, _))) => e.clone(),
-                (None, None) => break,
-            };
-            let mine = mine.map(|(_, d)| d).unwrap_or_default();
-            let theirs = theirs.map(|(_, d)| d).unwrap_or_default();
             let mut kept: Dots = SmallVec::new();
             // Ours survive if they hold them too or have never seen them.
             for d in &mine {
@@ -411,16 +415,11 @@ impl<E: Ord + Clone> ORSet<E> {
                 out.push((element, kept));
             }
         }
-        self.entries = collect_sorted(out);
+        // Ascending keys: the bulk builder takes them in linear time.
+        self.entries = out.into_iter().collect();
         changed |= self.context.join(&their_context);
         changed
     }
-}
-
-/// A map from entries already in ascending key order (the bulk builder: linear for sorted input).
-#[cfg(not(target_family = "wasm"))]
-fn collect_sorted<E: Ord, V>(items: Vec<(E, V)>) -> BTreeMap<E, V> {
-    items.into_iter().collect()
 }
 
 impl<E: Ord + Clone> Lattice for ORSet<E> {
