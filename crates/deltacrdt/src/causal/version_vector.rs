@@ -232,3 +232,80 @@ impl FromIterator<(ReplicaId, u64)> for VersionVector {
         VersionVector { entries: out }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::collections::BTreeMap;
+    use alloc::vec::Vec;
+    use quickcheck::quickcheck;
+
+    /// Builds a vector through `set`, from small replica ids so two vectors overlap often.
+    fn vector(entries: &[(u8, u8)]) -> VersionVector {
+        let mut v = VersionVector::new();
+        for &(r, n) in entries {
+            v.set(ReplicaId(u64::from(r % 48)), u64::from(n));
+        }
+        v
+    }
+
+    fn model(v: &VersionVector) -> BTreeMap<ReplicaId, u64> {
+        v.iter().collect()
+    }
+
+    fn is_canonical(v: &VersionVector) -> bool {
+        v.entries.windows(2).all(|w| w[0].0 < w[1].0) && v.entries.iter().all(|e| e.1 > 0)
+    }
+
+    quickcheck! {
+        // Both the small-input path and the merge path, against a map model.
+        fn join_is_the_pointwise_maximum(a: Vec<(u8, u8)>, b: Vec<(u8, u8)>) -> bool {
+            let (mut x, y) = (vector(&a), vector(&b));
+            let mut expected = model(&x);
+            let mut grew = false;
+            for (r, n) in y.iter() {
+                let slot = expected.entry(r).or_insert(0);
+                grew |= n > *slot;
+                *slot = (*slot).max(n);
+            }
+            let changed = x.join(&y);
+            changed == grew && model(&x) == expected && is_canonical(&x)
+        }
+
+        fn join_reports_no_change_when_dominating(a: Vec<(u8, u8)>, b: Vec<(u8, u8)>) -> bool {
+            let mut x = vector(&a);
+            x.join(&vector(&b));
+            let before = x.clone();
+            !x.join(&vector(&b)) && !x.join(&before) && x == before
+        }
+    }
+
+    #[test]
+    fn join_inserts_missing_replicas_in_order_at_both_ends_and_between() {
+        // Every position a missing replica can take: before, between and after ours.
+        let mut x: VersionVector = [(10, 1), (20, 2), (30, 3), (40, 4), (50, 5)]
+            .into_iter()
+            .map(|(r, n)| (ReplicaId(r), n))
+            .collect();
+        let y: VersionVector = [(5, 9), (10, 0), (20, 7), (25, 1), (45, 2), (50, 1), (60, 6)]
+            .into_iter()
+            .map(|(r, n)| (ReplicaId(r), n))
+            .collect();
+        assert!(x.join(&y));
+        let got: Vec<(u64, u64)> = x.iter().map(|(r, n)| (r.0, n)).collect();
+        assert_eq!(
+            got,
+            [
+                (5, 9),
+                (10, 1),
+                (20, 7),
+                (25, 1),
+                (30, 3),
+                (40, 4),
+                (45, 2),
+                (50, 5),
+                (60, 6)
+            ]
+        );
+    }
+}

@@ -166,3 +166,61 @@ impl DeltaCrdt for GCounter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{tag, Binary, Codec, FORMAT_VERSION};
+    use alloc::collections::BTreeMap;
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use quickcheck::quickcheck;
+
+    quickcheck! {
+        // Increments on replicas in any order (new ones land before, between and after the
+        // existing ones) against a map model; each delta is the one new count.
+        fn inc_matches_a_map_model(ops: Vec<(u8, u16)>) -> bool {
+            let mut c = GCounter::new();
+            let mut model: BTreeMap<ReplicaId, u64> = BTreeMap::new();
+            ops.iter().all(|&(r, n)| {
+                let (r, n) = (ReplicaId(u64::from(r % 40)), u64::from(n));
+                let d = c.inc(r, n).unwrap();
+                if n > 0 {
+                    *model.entry(r).or_insert(0) += n;
+                }
+                let expected: Vec<(ReplicaId, u64)> = match model.get(&r) {
+                    Some(&m) if n > 0 => vec![(r, m)],
+                    _ => vec![],
+                };
+                d.counts.iter().collect::<Vec<_>>() == expected
+                    && c.counts.iter().collect::<BTreeMap<_, _>>() == model
+            })
+        }
+
+        fn to_bytes_is_the_header_and_the_body(ops: Vec<(u8, u8)>) -> bool {
+            let mut c = GCounter::new();
+            for (r, n) in ops {
+                c.inc(ReplicaId(u64::from(r)), u64::from(n)).unwrap();
+            }
+            let mut body = vec![FORMAT_VERSION, tag::GCOUNTER];
+            c.encode(&mut body);
+            let mut version = vec![FORMAT_VERSION, tag::VERSION_VECTOR];
+            c.counts.encode(&mut version);
+            c.to_bytes() == body
+                && c.counts.to_bytes() == version
+                && GCounter::from_bytes(&body).as_ref() == Ok(&c)
+        }
+    }
+
+    #[test]
+    fn overflow_changes_nothing() {
+        let mut c = GCounter::new();
+        c.inc(ReplicaId(2), u64::MAX - 1).unwrap();
+        let before = c.clone();
+        let err = c.inc(ReplicaId(2), 2).unwrap_err();
+        assert_eq!((err.current, err.increment), (u64::MAX - 1, 2));
+        assert_eq!(c, before);
+        assert!(c.inc(ReplicaId(1), 0).unwrap().is_bottom());
+        assert_eq!(c, before);
+    }
+}

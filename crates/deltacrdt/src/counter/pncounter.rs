@@ -143,3 +143,46 @@ impl DeltaCrdt for PNCounter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{tag, Binary, Codec, FORMAT_VERSION};
+    use alloc::vec;
+    use alloc::vec::Vec;
+    use quickcheck::quickcheck;
+
+    quickcheck! {
+        fn to_bytes_is_the_header_and_the_body(ops: Vec<(u8, i8)>) -> bool {
+            let mut c = PNCounter::new();
+            for (r, n) in ops {
+                c.add(ReplicaId(u64::from(r)), i64::from(n)).unwrap();
+            }
+            let mut body = vec![FORMAT_VERSION, tag::PNCOUNTER];
+            c.encode(&mut body);
+            let v = c.version();
+            let mut version = vec![FORMAT_VERSION, tag::PN_VERSION];
+            v.encode(&mut version);
+            c.to_bytes() == body
+                && v.to_bytes() == version
+                && PNCounter::from_bytes(&body).as_ref() == Ok(&c)
+        }
+
+        fn join_of_many_replicas_is_pointwise(a: Vec<(u8, i8)>, b: Vec<(u8, i8)>) -> bool {
+            let build = |ops: &[(u8, i8)]| {
+                let mut c = PNCounter::new();
+                for &(r, n) in ops {
+                    c.add(ReplicaId(u64::from(r % 32)), i64::from(n)).unwrap();
+                }
+                c
+            };
+            let (mut x, y) = (build(&a), build(&b));
+            let expected = PNCounter::from_parts(
+                x.increments().joined(y.increments()),
+                x.decrements().joined(y.decrements()),
+            );
+            let changed = x.join_ref(&y);
+            x == expected && changed == (x != build(&a))
+        }
+    }
+}

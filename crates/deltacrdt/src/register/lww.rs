@@ -214,3 +214,60 @@ impl<V: Ord + Clone + Codec> DeltaCrdt for LWWRegister<V> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{tag, Binary, Codec, FORMAT_VERSION};
+    use alloc::string::String;
+    use alloc::vec;
+
+    fn write(ts: u64, replica: u64, value: u64) -> LWWRegister<u64> {
+        let mut r = LWWRegister::new();
+        r.set(ReplicaId(replica), Timestamp::from_raw(ts), value);
+        r
+    }
+
+    #[test]
+    fn join_orders_by_timestamp_then_replica_then_value() {
+        let cases = [
+            (write(5, 1, 9), write(6, 0, 0)),
+            (write(5, 1, 9), write(5, 2, 0)),
+            (write(5, 1, 1), write(5, 1, 2)),
+        ];
+        for (lo, hi) in cases {
+            for (mut x, y) in [(lo.clone(), hi.clone()), (hi.clone(), lo.clone())] {
+                let grew = x != hi;
+                assert_eq!(x.clone().join(y.clone()), grew);
+                assert_eq!(x.join_ref(&y), grew);
+                assert_eq!(x, hi);
+                assert!(!x.join(y.clone()) && !x.join_ref(&y) && !x.join(x.clone()));
+            }
+        }
+        let mut empty = LWWRegister::new();
+        assert!(!empty.join(LWWRegister::new()));
+        assert!(empty.join(write(1, 1, 1)));
+    }
+
+    #[test]
+    fn to_bytes_is_the_header_and_the_body() {
+        let long: String = core::iter::repeat_n('x', 300).collect();
+        let mut full = LWWRegister::new();
+        full.set(ReplicaId(u64::MAX), Timestamp::from_raw(u64::MAX), long);
+        for r in [full, LWWRegister::new()] {
+            let mut expected = vec![FORMAT_VERSION, tag::LWW_REGISTER];
+            r.encode(&mut expected);
+            assert_eq!(r.to_bytes(), expected);
+            assert_eq!(LWWRegister::<String>::from_bytes(&expected), Ok(r));
+        }
+        let r = write(1 << 40, 7, 300);
+        let v = r.version();
+        assert_eq!(LWWRegister::<u64>::from_bytes(&r.to_bytes()), Ok(r));
+        assert_eq!(v.to_bytes().len(), 2 + 1 + 8 + 8 + 8);
+        assert_eq!(LwwVersion::from_bytes(&v.to_bytes()), Ok(v));
+        assert_eq!(
+            LwwVersion::default().to_bytes(),
+            [FORMAT_VERSION, tag::LWW_VERSION, 0]
+        );
+    }
+}

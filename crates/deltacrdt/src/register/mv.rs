@@ -231,3 +231,141 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
         delta
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{Binary, Codec, DecodeErrorKind};
+    use crate::CausalVersion;
+    use alloc::vec;
+    use quickcheck::quickcheck;
+
+    /// The catch-up delta computed the straightforward way (context differences, then the
+    /// replaced writes of every replica whose live-dot digest differs): what
+    /// [`MVRegister::delta_since`] must return, whatever shortcut it takes.
+    fn reference_delta_since(x: &MVRegister<u8>, version: &CausalVersion) -> MVRegister<u8> {
+        let missing = x.context.difference(&version.context);
+        let mut delta = MVRegister::new();
+        for s in &x.siblings {
+            if missing.contains(s.0) {
+                delta.siblings.push(*s);
+            }
+        }
+        let common = x.context.difference(&missing);
+        let ours = x.live_digests();
+        let sent = delta.live_digests();
+        delta.context = missing;
+        for (&r, seqs) in &common.replicas {
+            let seen = ours.get(&r).copied().unwrap_or(0) ^ sent.get(&r).copied().unwrap_or(0);
+            if version.live_digest(r) == Some(seen) {
+                continue;
+            }
+            let live: Vec<u64> = x
+                .siblings
+                .iter()
+                .filter(|(d, _)| d.replica == r)
+                .map(|(d, _)| d.seq)
+                .collect();
+            for &(first, last) in seqs.runs() {
+                let inside = live.iter().copied().filter(|&q| q >= first && q <= last);
+                insert_gaps(&mut delta.context, r, first, last, inside);
+            }
+        }
+        delta
+    }
+
+    /// Replays `ops` on up to 16 replicas: `(i, kind, arg)` writes, clears, joins another
+    /// replica's state, or joins one of the deltas produced so far (so contexts get gaps).
+    fn history(ops: &[(u8, u8, u8)]) -> Vec<MVRegister<u8>> {
+        let mut xs: Vec<MVRegister<u8>> = vec![MVRegister::new(); 16];
+        let mut deltas: Vec<MVRegister<u8>> = Vec::new();
+        for &(i, kind, arg) in ops {
+            let i = usize::from(i % 16);
+            match kind % 5 {
+                0 | 1 => {
+                    let d = xs[i]
+                        .write(ReplicaId(u64::from(i as u8) * 7 + 1), arg)
+                        .unwrap();
+                    deltas.push(d);
+                }
+                2 => deltas.push(xs[i].clear()),
+                3 => {
+                    let other = xs[usize::from(arg % 16)].clone();
+                    xs[i].join(other);
+                }
+                _ => {
+                    if let Some(d) = deltas.get(usize::from(arg) % deltas.len().max(1)) {
+                        xs[i].join_ref(d);
+                    }
+                }
+            }
+        }
+        xs
+    }
+
+    quickcheck! {
+        fn delta_since_matches_the_reference(ops: Vec<(u8, u8, u8)>) -> bool {
+            let xs = history(&ops);
+            xs.iter().all(|a| {
+                xs.iter().all(|b| {
+                    let with_digests = b.version();
+                    let bare = CausalVersion::from_context(b.context.clone());
+                    let d = a.delta_since(&with_digests);
+                    d == reference_delta_since(a, &with_digests)
+                        && a.delta_since(&bare) == reference_delta_since(a, &bare)
+                        && b.joined(&d) == b.joined(a)
+                })
+            })
+        }
+
+        fn encoding_round_trips_with_many_replicas(ops: Vec<(u8, u8, u8)>) -> bool {
+            history(&ops).iter().all(|x| {
+                let bytes = x.to_bytes();
+                let mut body = vec![crate::codec::FORMAT_VERSION, crate::codec::tag::MV_REGISTER];
+                x.encode(&mut body);
+                bytes == body && MVRegister::<u8>::from_bytes(&bytes).as_ref() == Ok(x)
+            })
+        }
+    }
+
+    #[test]
+    fn in_sync_replicas_need_no_delta_whatever_was_overwritten() {
+        let mut x = MVRegister::new();
+        for w in 0..16u64 {
+            let mut own = MVRegister::new();
+            x.join(own.write(ReplicaId(w), w).unwrap());
+        }
+        let y = x.clone();
+        x.write(ReplicaId(3), 99).unwrap();
+        let d = x.delta_since(&y.version());
+        // The new write, and the 16 overwritten dots that y still holds.
+        assert_eq!(d.siblings(), &[(Dot::new(ReplicaId(3), 2), 99)]);
+        assert_eq!(d.context().dot_count(), 17);
+        assert_eq!(y.joined(&d), x);
+        assert!(x.delta_since(&x.version()).is_bottom());
+        assert!(x.delta_since(&y.joined(&d).version()).is_bottom());
+    }
+
+    #[test]
+    fn decode_checks_every_dot() {
+        let mut x = MVRegister::new();
+        x.write(ReplicaId(1), 5u8).unwrap();
+        let mut y = MVRegister::new();
+        x.join(y.write(ReplicaId(2), 6u8).unwrap());
+        let good = x.to_bytes();
+        // Header 2, context 1 + 2 * 11, sibling count 1: the first sibling's replica index.
+        let first = 2 + 1 + 2 * 11 + 1;
+        assert_eq!(good[first], 0);
+        let kind = |bytes: &[u8]| MVRegister::<u8>::from_bytes(bytes).unwrap_err().kind;
+        let mut bad = good.clone();
+        bad[first] = 2;
+        assert_eq!(kind(&bad), DecodeErrorKind::BadReplicaIndex(2));
+        let mut bad = good.clone();
+        bad[first + 1] = 2; // seq 2 was never seen
+        assert_eq!(kind(&bad), DecodeErrorKind::DotNotInContext);
+        let mut bad = good.clone();
+        bad[first + 3] = 0; // second sibling on replica index 0, seq 1: a duplicate dot
+        assert_eq!(kind(&bad), DecodeErrorKind::NotAscending);
+        assert_eq!(MVRegister::<u8>::from_bytes(&good), Ok(x));
+    }
+}
