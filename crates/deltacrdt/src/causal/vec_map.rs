@@ -69,6 +69,11 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         }
     }
 
+    /// The entries, sorted by key.
+    pub(crate) fn as_slice(&self) -> &[(K, V)] {
+        &self.items
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.items.len()
     }

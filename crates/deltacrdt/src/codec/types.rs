@@ -1,6 +1,5 @@
 //! [`Codec`] and [`Binary`] for the causal types, the CRDTs and their versions.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use smallvec::SmallVec;
@@ -8,7 +7,7 @@ use smallvec::SmallVec;
 use super::{tag, write_len, write_varint, Binary, Codec, DecodeError, DecodeErrorKind, Reader};
 use crate::causal::seq_set::SeqSet;
 use crate::causal::VecMap;
-use crate::set::Dots;
+use crate::set::{ChunkMap, Dots};
 use crate::{
     CausalContext, CausalVersion, Dot, GCounter, LWWRegister, LwwEntry, LwwVersion, MVRegister,
     ORSet, PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
@@ -276,7 +275,7 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
         self.context.encode(out);
         let table = replica_table(&self.context);
         write_len(out, self.entries.len());
-        for (e, dots) in &self.entries {
+        for (e, dots) in self.entries.iter() {
             e.encode(out);
             write_len(out, dots.len());
             for d in dots {
@@ -288,10 +287,10 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
         let context = CausalContext::decode(r)?;
         let table = replica_table(&context);
         let n = r.count(4)?;
-        let mut entries: BTreeMap<E, Dots> = BTreeMap::new();
-        let mut index = BTreeMap::new();
+        let mut entries: ChunkMap<E, Dots> = ChunkMap::default();
+        let mut index = ChunkMap::default();
         for _ in 0..n {
-            let e = ascending_key(r, entries.last_key_value().map(|(e, _)| e))?;
+            let e = ascending_key(r, entries.last().map(|(e, _)| e))?;
             let at = r.offset();
             let k = r.count(2)?;
             if k == 0 {
@@ -306,7 +305,7 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
                 }
                 dots.push(d);
             }
-            entries.insert(e, dots);
+            entries.push_last(e, dots);
         }
         let mut live = crate::causal::LiveDigests::new();
         for d in index.keys() {

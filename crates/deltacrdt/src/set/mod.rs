@@ -1,6 +1,11 @@
 //! Sets: [`ORSet`], the add-wins observed-remove set.
 
+mod chunk_map;
 mod orset;
 
-pub(crate) use orset::{fresh_dot, insert_gaps, Dots};
+pub(crate) use chunk_map::ChunkMap;
+pub(crate) use orset::{fresh_dot, Dots};
+// The multi-value register shares the gap walk of catch-up (or only its tests do).
+#[allow(unused_imports)]
+pub(crate) use orset::insert_gaps;
 pub use orset::{DotsExhausted, ORSet};
