@@ -52,11 +52,13 @@ impl VersionVector {
         Self::default()
     }
 
+    #[inline]
     fn find(&self, replica: ReplicaId) -> Result<usize, usize> {
         self.entries.binary_search_by_key(&replica, |e| e.0)
     }
 
     /// The count for `replica` (0 when absent).
+    #[inline]
     pub fn get(&self, replica: ReplicaId) -> u64 {
         match self.find(replica) {
             Ok(i) => self.entries[i].1,
@@ -100,6 +102,11 @@ impl VersionVector {
     }
 
     /// Pointwise maximum; returns whether anything grew.
+    ///
+    /// Works in place: a first walk raises the shared replicas and counts the missing ones;
+    /// only if some are missing does the vector grow, once, and a merge from the back drops
+    /// them into place. So a join allocates at most once, and not at all when both vectors
+    /// list the same replicas (the common case between replicas of one counter).
     pub fn join(&mut self, other: &VersionVector) -> bool {
         if other.entries.len() <= 4 {
             let mut changed = false;
@@ -108,36 +115,49 @@ impl VersionVector {
             }
             return changed;
         }
-        // Linear merge of two sorted vectors.
-        let (a, b) = (&self.entries, &other.entries);
-        let mut out: SmallVec<[(ReplicaId, u64); 1]> =
-            SmallVec::with_capacity(a.len().max(b.len()));
-        let (mut i, mut j, mut changed) = (0, 0, false);
-        while i < a.len() && j < b.len() {
-            let (x, y) = (a[i], b[j]);
-            match x.0.cmp(&y.0) {
-                Ordering::Less => {
-                    out.push(x);
+        let (mut i, mut missing, mut changed) = (0, 0usize, false);
+        let mine = &mut self.entries;
+        for &(r, n) in &other.entries {
+            while i < mine.len() && mine[i].0 < r {
+                i += 1;
+            }
+            match mine.get_mut(i) {
+                Some(e) if e.0 == r => {
+                    if n > e.1 {
+                        e.1 = n;
+                        changed = true;
+                    }
                     i += 1;
                 }
-                Ordering::Greater => {
-                    out.push(y);
-                    changed = true;
-                    j += 1;
-                }
-                Ordering::Equal => {
-                    changed |= y.1 > x.1;
-                    out.push((x.0, x.1.max(y.1)));
-                    i += 1;
-                    j += 1;
-                }
+                _ => missing += 1,
             }
         }
-        out.extend_from_slice(&a[i..]);
-        changed |= j < b.len();
-        out.extend_from_slice(&b[j..]);
-        self.entries = out;
-        changed
+        if missing == 0 {
+            return changed;
+        }
+        let old_len = mine.len();
+        mine.resize(old_len + missing, (ReplicaId(0), 0));
+        // Back to front: `k` is the slot to fill, `i` and `j` count the entries of each side
+        // not yet placed. Shared replicas already hold their maximum.
+        let (mut i, mut j, mut k) = (old_len, other.entries.len(), old_len + missing);
+        while j > 0 {
+            let theirs = other.entries[j - 1];
+            let next = match i.checked_sub(1).map(|p| mine[p]) {
+                Some(m) if m.0 >= theirs.0 => {
+                    i -= 1;
+                    j -= usize::from(m.0 == theirs.0);
+                    m
+                }
+                _ => {
+                    j -= 1;
+                    theirs
+                }
+            };
+            k -= 1;
+            mine[k] = next;
+        }
+        debug_assert_eq!(k, i, "every missing replica placed");
+        true
     }
 
     /// Whether some entry of `self` exceeds `other`'s, and whether some entry of `other`
@@ -205,6 +225,33 @@ impl VersionVector {
     /// Whether no replica has a non-zero count.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// A vector of one entry (`count` must be non-zero); needs no heap allocation.
+    #[inline]
+    pub(crate) fn single(replica: ReplicaId, count: u64) -> Self {
+        debug_assert!(count > 0);
+        VersionVector {
+            entries: SmallVec::from_buf([(replica, count)]),
+        }
+    }
+
+    /// Adds `n` to `replica`'s count with one lookup; returns the new count, or the current
+    /// count (unchanged) if the sum would exceed `u64::MAX`.
+    #[inline]
+    pub(crate) fn checked_add(&mut self, replica: ReplicaId, n: u64) -> Result<u64, u64> {
+        match self.find(replica) {
+            Ok(i) => {
+                let slot = &mut self.entries[i].1;
+                *slot = slot.checked_add(n).ok_or(*slot)?;
+                Ok(*slot)
+            }
+            Err(_) if n == 0 => Ok(0),
+            Err(i) => {
+                self.entries.insert(i, (replica, n));
+                Ok(n)
+            }
+        }
     }
 
     /// Builds a vector from entries already sorted by replica, distinct, and non-zero.

@@ -69,11 +69,21 @@ impl GCounter {
     /// # Errors
     /// [`CounterOverflow`] if the replica's count would exceed `u64::MAX`.
     pub fn inc(&mut self, replica: ReplicaId, n: u64) -> Result<GCounter, CounterOverflow> {
-        let delta = self.inc_delta(replica, n)?;
-        if let Some(&(r, c)) = delta.counts.entries.first() {
-            self.counts.set(r, c);
+        if n == 0 {
+            return Ok(GCounter::new());
         }
-        Ok(delta)
+        // One lookup both checks and applies the increment.
+        let next = self
+            .counts
+            .checked_add(replica, n)
+            .map_err(|current| CounterOverflow {
+                replica,
+                current,
+                increment: n,
+            })?;
+        Ok(GCounter {
+            counts: VersionVector::single(replica, next),
+        })
     }
 
     /// The delta of [`inc`](Self::inc) without applying it.
@@ -81,9 +91,8 @@ impl GCounter {
     /// # Errors
     /// [`CounterOverflow`] if the replica's count would exceed `u64::MAX`.
     pub fn inc_delta(&self, replica: ReplicaId, n: u64) -> Result<GCounter, CounterOverflow> {
-        let mut delta = GCounter::new();
         if n == 0 {
-            return Ok(delta);
+            return Ok(GCounter::new());
         }
         let current = self.counts.get(replica);
         let next = current.checked_add(n).ok_or(CounterOverflow {
@@ -91,8 +100,9 @@ impl GCounter {
             current,
             increment: n,
         })?;
-        delta.counts.set(replica, next);
-        Ok(delta)
+        Ok(GCounter {
+            counts: VersionVector::single(replica, next),
+        })
     }
 
     /// The sum of all replicas' counts. Never wraps.
@@ -123,6 +133,12 @@ impl GCounter {
 
 impl Lattice for GCounter {
     fn join(&mut self, other: Self) -> bool {
+        if self.counts.is_empty() {
+            // Take the other side's entries (and buffer) as they are.
+            let grew = !other.counts.is_empty();
+            *self = other;
+            return grew;
+        }
         self.counts.join(&other.counts)
     }
 
