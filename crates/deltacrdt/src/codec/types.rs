@@ -70,6 +70,10 @@ impl Codec for VersionVector {
 
 impl Binary for VersionVector {
     const TAG: u8 = tag::VERSION_VECTOR;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        to_bytes_sized(self, vector_len_hint(self))
+    }
 }
 
 impl Codec for CausalContext {
@@ -220,6 +224,22 @@ fn ascending_key<E: Codec + Ord>(r: &mut Reader<'_>, prev: Option<&E>) -> Result
     Ok(e)
 }
 
+/// Encodes `value` with its header into one buffer of `body_hint` bytes plus the header: a
+/// single allocation when the hint is right (the default `to_bytes` starts at 16 bytes and
+/// grows, reallocating once or more for all but the smallest values).
+fn to_bytes_sized<T: Binary>(value: &T, body_hint: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + body_hint);
+    out.push(super::FORMAT_VERSION);
+    out.push(T::TAG);
+    value.encode(&mut out);
+    out
+}
+
+/// The encoded length of a version vector with counts below 2^21 (longer ones grow the buffer).
+fn vector_len_hint(v: &VersionVector) -> usize {
+    2 + v.len() * (8 + 3)
+}
+
 impl Codec for GCounter {
     fn encode(&self, out: &mut Vec<u8>) {
         self.counts.encode(out);
@@ -233,6 +253,10 @@ impl Codec for GCounter {
 
 impl Binary for GCounter {
     const TAG: u8 = tag::GCOUNTER;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        to_bytes_sized(self, vector_len_hint(&self.counts))
+    }
 }
 
 impl Codec for PNCounter {
@@ -250,6 +274,13 @@ impl Codec for PNCounter {
 
 impl Binary for PNCounter {
     const TAG: u8 = tag::PNCOUNTER;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        to_bytes_sized(
+            self,
+            vector_len_hint(&self.inc.counts) + vector_len_hint(&self.dec.counts),
+        )
+    }
 }
 
 impl Codec for PNVersion {
@@ -267,6 +298,13 @@ impl Codec for PNVersion {
 
 impl Binary for PNVersion {
     const TAG: u8 = tag::PN_VERSION;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        to_bytes_sized(
+            self,
+            vector_len_hint(&self.inc) + vector_len_hint(&self.dec),
+        )
+    }
 }
 
 impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
@@ -353,6 +391,11 @@ impl<V: Codec> Codec for LWWRegister<V> {
 
 impl<V: Codec> Binary for LWWRegister<V> {
     const TAG: u8 = tag::LWW_REGISTER;
+
+    /// Sized for the stamp and a value of up to 16 bytes; larger values grow the buffer.
+    fn to_bytes(&self) -> Vec<u8> {
+        to_bytes_sized(self, 1 + 8 + 8 + 16)
+    }
 }
 
 impl Codec for LwwVersion {
@@ -386,32 +429,94 @@ impl Codec for LwwVersion {
 
 impl Binary for LwwVersion {
     const TAG: u8 = tag::LWW_VERSION;
+
+    fn to_bytes(&self) -> Vec<u8> {
+        to_bytes_sized(self, 1 + 8 + 8 + 8)
+    }
+}
+
+/// Reads `n` siblings of an [`MVRegister`] whose context is `context`: each dot must name a
+/// replica of the context, ascend, and be in the context.
+fn decode_siblings<V: Codec>(
+    r: &mut Reader<'_>,
+    context: &CausalContext,
+    n: usize,
+    siblings: &mut SmallVec<[(Dot, V); 1]>,
+) -> Result<(), DecodeError> {
+    // Dots ascend, so their replica indexes never go down: a cursor over the context (no
+    // table) resolves each index and gives the replica's seen sequence numbers.
+    let count = context.replicas.len() as u64;
+    let mut replicas = context.replicas.iter();
+    let (mut index, mut at) = (0u64, replicas.next());
+    for _ in 0..n {
+        let start = r.offset();
+        let i = r.varint()?;
+        if i >= count {
+            return Err(r.error_at(start, DecodeErrorKind::BadReplicaIndex(i)));
+        }
+        let seq = r.positive()?;
+        if i < index {
+            // An earlier replica than the previous dot's.
+            return Err(r.error_at(start, DecodeErrorKind::NotAscending));
+        }
+        while index < i {
+            at = replicas.next();
+            index += 1;
+        }
+        let Some((&replica, seen)) = at else {
+            return Err(r.error_at(start, DecodeErrorKind::BadReplicaIndex(i)));
+        };
+        let dot = Dot::new(replica, seq);
+        if siblings.last().is_some_and(|(p, _)| dot <= *p) {
+            return Err(r.error_at(start, DecodeErrorKind::NotAscending));
+        }
+        if !seen.contains(seq) {
+            return Err(r.error_at(start, DecodeErrorKind::DotNotInContext));
+        }
+        siblings.push((dot, V::decode(r)?));
+    }
+    Ok(())
 }
 
 impl<V: Codec + Ord + Clone> Codec for MVRegister<V> {
     /// The context, then the siblings in dot order.
     fn encode(&self, out: &mut Vec<u8>) {
         self.context.encode(out);
-        let table = replica_table(&self.context);
         write_len(out, self.siblings.len());
+        // Siblings are sorted by dot and the context by replica: one walk finds each
+        // sibling's replica index, with no table.
+        let mut replicas = self.context.replicas.keys();
+        let (mut index, mut at) = (0usize, replicas.next());
         for (d, v) in &self.siblings {
-            encode_dot(&table, *d, out);
+            while at.is_some_and(|r| *r < d.replica) {
+                at = replicas.next();
+                index += 1;
+            }
+            write_len(out, index);
+            write_varint(out, d.seq);
             v.encode(out);
         }
     }
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let context = CausalContext::decode(r)?;
-        let table = replica_table(&context);
         let n = r.count(3)?;
         let mut siblings: SmallVec<[(Dot, V); 1]> = SmallVec::with_capacity(n);
-        for _ in 0..n {
-            let d = decode_dot(r, &table, &context, siblings.last().map(|s| s.0))?;
-            siblings.push((d, V::decode(r)?));
-        }
+        decode_siblings(r, &context, n, &mut siblings)?;
         Ok(MVRegister { siblings, context })
     }
 }
 
 impl<V: Codec + Ord + Clone> Binary for MVRegister<V> {
     const TAG: u8 = tag::MV_REGISTER;
+
+    /// Sized for the context's runs and siblings with values of about their in-memory size.
+    fn to_bytes(&self) -> Vec<u8> {
+        let runs: usize = self.context.replicas.values().map(|s| s.runs().len()).sum();
+        let hint = 2
+            + self.context.replicas.len() * (8 + 1)
+            + runs * 4
+            + 2
+            + self.siblings.len() * (1 + 3 + core::mem::size_of::<V>());
+        to_bytes_sized(self, hint)
+    }
 }
