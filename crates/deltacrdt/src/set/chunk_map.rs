@@ -49,9 +49,7 @@ impl<K: Eq, V: Eq> Eq for ChunkMap<K, V> {}
 
 impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for ChunkMap<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_map()
-            .entries(self.iter())
-            .finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -260,12 +258,35 @@ impl<K: Ord, V> ChunkMap<K, V> {
         &mut self.chunks[c][i].1
     }
 
+    /// Finds `k` once for an update-or-insert: `Ok` with its value, or `Err` with a vacant
+    /// slot that inserts there without searching again.
+    pub(crate) fn entry(&mut self, k: &K) -> Result<&mut V, Vacant<'_, K, V>> {
+        match self.locate(|x| x.cmp(k)) {
+            (c, Ok(i)) => Ok(&mut self.chunks[c][i].1),
+            (c, Err(i)) => Err(Vacant { map: self, c, i }),
+        }
+    }
+
     /// Removes `k`; returns its value.
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         match self.locate(|x| x.cmp(k)) {
             (c, Ok(i)) => Some(self.remove_at(c, i).1),
             _ => None,
         }
+    }
+}
+
+/// Where an absent key goes (see [`ChunkMap::entry`]).
+pub(crate) struct Vacant<'a, K, V> {
+    map: &'a mut ChunkMap<K, V>,
+    c: usize,
+    i: usize,
+}
+
+impl<K, V> Vacant<'_, K, V> {
+    /// Inserts the pair; `k` must be the key the slot was found for.
+    pub(crate) fn insert(self, k: K, v: V) {
+        self.map.insert_at(self.c, Err(self.i), k, v);
     }
 }
 

@@ -157,8 +157,8 @@ impl<E: Ord + Clone> ORSet<E> {
         let dot = fresh_dot(&self.context, replica)?;
         let mut context = CausalContext::new();
         // Apply in place (the same result as joining the delta, without the generic join).
-        match self.entries.get_mut(&element) {
-            Some(old) => {
+        match self.entries.entry(&element) {
+            Ok(old) => {
                 for d in old.iter() {
                     context.insert(*d);
                     self.index.remove(d);
@@ -167,10 +167,7 @@ impl<E: Ord + Clone> ORSet<E> {
                 old.clear();
                 old.push(dot);
             }
-            None => {
-                self.entries
-                    .insert(element.clone(), smallvec::smallvec![dot]);
-            }
+            Err(vacant) => vacant.insert(element.clone(), smallvec::smallvec![dot]),
         }
         self.index.insert(dot, element.clone());
         toggle(&mut self.live, replica, dot.seq);
