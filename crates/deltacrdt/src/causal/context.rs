@@ -43,6 +43,7 @@ impl CausalContext {
             .is_some_and(|s| s.contains(dot.seq))
     }
 
+    #[cfg(not(target_family = "wasm"))]
     /// A [`contains`](Self::contains) for dots asked in ascending order, which walks the
     /// context once instead of searching it for each dot.
     pub(crate) fn ascending_lookup(&self) -> AscendingLookup<'_> {
@@ -194,6 +195,7 @@ impl FromIterator<Dot> for CausalContext {
     }
 }
 
+#[cfg(not(target_family = "wasm"))]
 /// Answers whether a context contains each of a sequence of ascending dots, in one walk over the
 /// context (see [`CausalContext::ascending_lookup`]).
 pub(crate) struct AscendingLookup<'a> {
@@ -204,6 +206,7 @@ pub(crate) struct AscendingLookup<'a> {
     run: usize,
 }
 
+#[cfg(not(target_family = "wasm"))]
 impl AscendingLookup<'_> {
     /// Whether the context contains `dot`, which must not be below any dot asked before.
     #[inline]

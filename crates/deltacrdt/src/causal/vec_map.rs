@@ -69,6 +69,7 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         }
     }
 
+    #[cfg(not(target_family = "wasm"))]
     /// The entries, sorted by key.
     pub(crate) fn as_slice(&self) -> &[(K, V)] {
         &self.items

@@ -290,6 +290,7 @@ impl<K, V> Vacant<'_, K, V> {
     }
 }
 
+#[cfg(not(target_family = "wasm"))]
 /// One step of [`ChunkMap::merge`]: a pair only on the left, only on the right, or on both.
 pub(crate) enum Merged<T> {
     Left(T),
@@ -297,6 +298,7 @@ pub(crate) enum Merged<T> {
     Both(T, T),
 }
 
+#[cfg(not(target_family = "wasm"))]
 impl<K: Ord, V> ChunkMap<K, V> {
     /// Takes both maps apart and hands `f` their pairs in ascending key order, pairing equal
     /// keys: the core of every linear-merge join.
@@ -327,12 +329,14 @@ impl<K: Ord, V> ChunkMap<K, V> {
     }
 }
 
+#[cfg(not(target_family = "wasm"))]
 /// Moves the pairs out of a [`ChunkMap`] one chunk at a time, with a cheap look at the next.
 struct Drain<K, V> {
     chunks: smallvec::IntoIter<[Vec<(K, V)>; 1]>,
     current: alloc::vec::IntoIter<(K, V)>,
 }
 
+#[cfg(not(target_family = "wasm"))]
 impl<K, V> Drain<K, V> {
     fn new(map: ChunkMap<K, V>) -> Self {
         Drain {

@@ -6,10 +6,9 @@ use core::fmt;
 
 use smallvec::SmallVec;
 
-use super::chunk_map::{
-    ChunkMap,
-    Merged::{Both, Left, Right},
-};
+use super::chunk_map::ChunkMap;
+#[cfg(not(target_family = "wasm"))]
+use super::chunk_map::Merged::{Both, Left, Right};
 use crate::causal::{toggle, LiveDigests};
 use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, Lattice, ReplicaId};
 
@@ -390,6 +389,7 @@ impl<E: Ord + Clone> ORSet<E> {
     /// A dot survives if both sides hold it (under the same element), or one side holds it
     /// and the other has never seen it. The element merge and the index merge apply that same
     /// rule, so they agree.
+    #[cfg(not(target_family = "wasm"))]
     fn join_merge(&mut self, other: Self) -> bool {
         let ORSet {
             entries: their_entries,
@@ -473,7 +473,10 @@ impl<E: Ord + Clone> Lattice for ORSet<E> {
             *self = other;
             return changed;
         }
-        // Inputs of comparable size take the linear merge.
+        // Natively, inputs of comparable size take the linear merge. wasm builds leave it out:
+        // the module has a size budget, and the path below is correct for any size
+        // (O(m log n) for m entries joined into n).
+        #[cfg(not(target_family = "wasm"))]
         if other.entries.len() >= 32 && other.entries.len() * 8 >= self.entries.len() {
             return self.join_merge(other);
         }
