@@ -15,5 +15,7 @@ pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
 pub(crate) use vec_map::VecMap;
 pub use version::CausalVersion;
+#[cfg(not(target_family = "wasm"))]
+pub(crate) use version::ToggleBatch;
 pub(crate) use version::{toggle, LiveDigests};
 pub use version_vector::{Causality, VersionVector};

@@ -25,6 +25,53 @@ pub(crate) fn toggle(digests: &mut LiveDigests, replica: ReplicaId, seq: u64) {
     }
 }
 
+/// Toggles many dots in a row, folding consecutive dots of one replica into one update of its
+/// digest: for walks in dot order, such as the linear-merge join.
+#[cfg(not(target_family = "wasm"))]
+pub(crate) struct ToggleBatch<'a> {
+    digests: &'a mut LiveDigests,
+    pending: Option<(ReplicaId, u64)>,
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl<'a> ToggleBatch<'a> {
+    pub(crate) fn new(digests: &'a mut LiveDigests) -> Self {
+        ToggleBatch {
+            digests,
+            pending: None,
+        }
+    }
+
+    /// Toggles the dot `(replica, seq)`.
+    #[inline]
+    pub(crate) fn toggle(&mut self, replica: ReplicaId, seq: u64) {
+        match &mut self.pending {
+            Some((r, acc)) if *r == replica => *acc ^= seq_digest(seq),
+            _ => {
+                self.flush();
+                self.pending = Some((replica, seq_digest(seq)));
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some((replica, acc)) = self.pending.take() {
+            let slot = self.digests.get_or_insert_with(replica, || 0);
+            *slot ^= acc;
+            if *slot == 0 {
+                self.digests.remove(&replica);
+            }
+        }
+    }
+}
+
+#[cfg(not(target_family = "wasm"))]
+impl Drop for ToggleBatch<'_> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
 /// What a replica of a causal CRDT ([`ORSet`](crate::ORSet), [`MVRegister`](crate::MVRegister))
 /// has seen, for a peer to compute a catch-up delta: its [`CausalContext`] plus, per replica
 /// of the context, a 64-bit digest of that replica's dots still live in the store.

@@ -9,6 +9,8 @@ use smallvec::SmallVec;
 use super::chunk_map::ChunkMap;
 #[cfg(not(target_family = "wasm"))]
 use super::chunk_map::Merged::{Both, Left, Right};
+#[cfg(not(target_family = "wasm"))]
+use crate::causal::ToggleBatch;
 use crate::causal::{toggle, LiveDigests};
 use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, Lattice, ReplicaId};
 
@@ -403,6 +405,8 @@ impl<E: Ord + Clone> ORSet<E> {
         // The dots come in ascending order: each context is looked up in one walk.
         let mut theirs_seen = their_context.ascending_lookup();
         let mut ours_seen = self.context.ascending_lookup();
+        // Dots come and go in dot order: each replica's digest is updated once.
+        let mut flips = ToggleBatch::new(&mut self.live);
         let mine = core::mem::take(&mut self.index);
         mine.merge(their_index, |item| {
             let keep = match item {
@@ -410,18 +414,18 @@ impl<E: Ord + Clone> ORSet<E> {
                 // The same dot under two elements: only a forged input can say so. Both sides
                 // have seen it, and neither keeps it (the element merge drops it too).
                 Both((d, _), _) => {
-                    toggle(&mut self.live, d.replica, d.seq);
+                    flips.toggle(d.replica, d.seq);
                     changed = true;
                     None
                 }
                 Left((d, e)) if !theirs_seen.contains(d) => Some((d, e)),
                 Left((d, _)) => {
-                    toggle(&mut self.live, d.replica, d.seq);
+                    flips.toggle(d.replica, d.seq);
                     changed = true;
                     None
                 }
                 Right((d, e)) if !ours_seen.contains(d) => {
-                    toggle(&mut self.live, d.replica, d.seq);
+                    flips.toggle(d.replica, d.seq);
                     changed = true;
                     Some((d, e))
                 }
@@ -431,6 +435,7 @@ impl<E: Ord + Clone> ORSet<E> {
                 index.push_last(d, e);
             }
         });
+        drop(flips);
         self.index = index;
 
         let mut entries = ChunkMap::default();
