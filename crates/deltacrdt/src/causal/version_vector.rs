@@ -116,8 +116,8 @@ impl VersionVector {
             return changed;
         }
         let (mut i, mut missing, mut changed) = (0, 0usize, false);
-        let mine = &mut self.entries;
-        for &(r, n) in &other.entries {
+        let mine = self.entries.as_mut_slice();
+        for &(r, n) in other.entries.iter() {
             while i < mine.len() && mine[i].0 < r {
                 i += 1;
             }
@@ -136,21 +136,23 @@ impl VersionVector {
             return changed;
         }
         let old_len = mine.len();
-        mine.resize(old_len + missing, (ReplicaId(0), 0));
+        self.entries.resize(old_len + missing, (ReplicaId(0), 0));
+        let mine = self.entries.as_mut_slice();
+        let theirs = other.entries.as_slice();
         // Back to front: `k` is the slot to fill, `i` and `j` count the entries of each side
         // not yet placed. Shared replicas already hold their maximum.
-        let (mut i, mut j, mut k) = (old_len, other.entries.len(), old_len + missing);
+        let (mut i, mut j, mut k) = (old_len, theirs.len(), old_len + missing);
         while j > 0 {
-            let theirs = other.entries[j - 1];
+            let next_theirs = theirs[j - 1];
             let next = match i.checked_sub(1).map(|p| mine[p]) {
-                Some(m) if m.0 >= theirs.0 => {
+                Some(m) if m.0 >= next_theirs.0 => {
                     i -= 1;
-                    j -= usize::from(m.0 == theirs.0);
+                    j -= usize::from(m.0 == next_theirs.0);
                     m
                 }
                 _ => {
                     j -= 1;
-                    theirs
+                    next_theirs
                 }
             };
             k -= 1;

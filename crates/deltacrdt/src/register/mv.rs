@@ -192,12 +192,26 @@ impl<V: Ord + Clone> MVRegister<V> {
 }
 
 /// The live-dot digest of `replica`'s dots `seqs`, as a [`CausalVersion`] carries it.
-fn digest_of(replica: ReplicaId, seqs: impl Iterator<Item = u64>) -> u64 {
+#[inline]
+fn digest_of(replica: ReplicaId, seqs: &[u64]) -> u64 {
+    if seqs.is_empty() {
+        return 0;
+    }
     let mut one = LiveDigests::new();
-    for q in seqs {
+    for &q in seqs {
         toggle(&mut one, replica, q);
     }
     one.get(&replica).copied().unwrap_or(0)
+}
+
+/// A copy of `s`: its runs copied at once (`clone` pushes them one by one), and a single
+/// run, the usual case, without a call.
+#[inline]
+fn copy_of(s: &SeqSet) -> SeqSet {
+    SeqSet::from_canonical_runs(match s.runs() {
+        [run] => SmallVec::from_buf([*run]),
+        runs => SmallVec::from_slice(runs),
+    })
 }
 
 /// Adds to `out` every number of `seen` that is not in `live` (ascending, a subset of `seen`):
@@ -233,37 +247,64 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
     /// more than one replica (then one, sized for the replicas left).
     fn delta_since(&self, version: &CausalVersion) -> Self {
         let mut theirs = version.context.replicas.iter().peekable();
+        let mut digests = version.live.as_ref().map(|l| l.iter().peekable());
         let mut entries: SmallVec<[(ReplicaId, SeqSet); 1]> = SmallVec::new();
         let mut siblings: SmallVec<[(Dot, V); 1]> = SmallVec::new();
         let mut rest = &self.siblings[..];
         let replicas = self.context.replicas.len();
         for (n, (&r, ours)) in self.context.replicas.iter().enumerate() {
-            // Siblings are sorted by dot, and every sibling's replica is in the context.
-            let here = rest.partition_point(|(d, _)| d.replica <= r);
+            // Siblings are sorted by dot, and every sibling's replica is in the context; a
+            // replica rarely has more than one live sibling, so a linear scan finds them.
+            let here = rest.iter().take_while(|(d, _)| d.replica <= r).count();
             let live = rest[..here].iter().filter(|(d, _)| d.replica == r);
             rest = &rest[here..];
             while theirs.next_if(|(t, _)| **t < r).is_some() {}
-            let seen = theirs.next_if(|(t, _)| **t == r).map(|(_, s)| s);
-            let mut ctx = match seen {
-                Some(seen) => ours.difference(seen),
-                None => ours.clone(),
+            let ctx = match theirs.next_if(|(t, _)| **t == r) {
+                None => {
+                    // Nothing of `r` seen there: every write, every live sibling.
+                    siblings.extend(live.cloned());
+                    copy_of(ours)
+                }
+                Some((_, seen)) => {
+                    // The writes the version lacks (usually none: skip the difference).
+                    let in_sync = seen == ours || seen.includes(ours);
+                    let mut ctx = if in_sync {
+                        SeqSet::default()
+                    } else {
+                        ours.difference(seen)
+                    };
+                    // Live siblings it lacks go out; the others it holds (or replaced).
+                    let mut kept: SmallVec<[u64; 4]> = SmallVec::new();
+                    for s in live {
+                        if !in_sync && ctx.contains(s.0.seq) {
+                            siblings.push(s.clone());
+                        } else {
+                            kept.push(s.0.seq);
+                        }
+                    }
+                    // The version's digest of `r`'s live dots (`None`: unknown, 0: none live)
+                    // against the digest of what it would hold if it held the same.
+                    let digest = digests.as_mut().map(|d| {
+                        while d.next_if(|(t, _)| **t < r).is_some() {}
+                        d.next_if(|(t, _)| **t == r).map_or(0, |(_, x)| *x)
+                    });
+                    if digest != Some(digest_of(r, &kept)) {
+                        if ctx.is_empty() && kept.is_empty() {
+                            ctx = copy_of(ours);
+                        } else {
+                            let both;
+                            let both = if ctx.is_empty() {
+                                ours
+                            } else {
+                                both = ours.difference(&ctx);
+                                &both
+                            };
+                            insert_replaced(&mut ctx, both, &kept);
+                        }
+                    }
+                    ctx
+                }
             };
-            for s in live.clone() {
-                if ctx.contains(s.0.seq) {
-                    siblings.push(s.clone());
-                }
-            }
-            if let Some(seen) = seen {
-                // Live here and seen there: the digest the version should carry for `r`.
-                let kept: SmallVec<[u64; 4]> = live
-                    .map(|(d, _)| d.seq)
-                    .filter(|&q| seen.contains(q))
-                    .collect();
-                if version.live_digest(r) != Some(digest_of(r, kept.iter().copied())) {
-                    let both = ours.difference(&ctx);
-                    insert_replaced(&mut ctx, &both, &kept);
-                }
-            }
             if !ctx.is_empty() {
                 if entries.len() == entries.capacity() {
                     entries.reserve(replicas - n);
