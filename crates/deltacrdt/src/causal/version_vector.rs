@@ -115,9 +115,24 @@ impl VersionVector {
             }
             return changed;
         }
-        let (mut i, mut missing, mut changed) = (0, 0usize, false);
         let mine = self.entries.as_mut_slice();
-        for &(r, n) in other.entries.iter() {
+        let theirs = other.entries.as_slice();
+        // Replicas of one counter usually list the same replicas: a lockstep walk over the
+        // common prefix needs no search.
+        let mut changed = false;
+        let mut prefix = 0;
+        for (m, t) in mine.iter_mut().zip(theirs) {
+            if m.0 != t.0 {
+                break;
+            }
+            if t.1 > m.1 {
+                m.1 = t.1;
+                changed = true;
+            }
+            prefix += 1;
+        }
+        let (mut i, mut missing) = (prefix, 0usize);
+        for &(r, n) in &theirs[prefix..] {
             while i < mine.len() && mine[i].0 < r {
                 i += 1;
             }
@@ -326,6 +341,47 @@ mod tests {
             x.join(&vector(&b));
             let before = x.clone();
             !x.join(&vector(&b)) && !x.join(&before) && x == before
+        }
+    }
+
+    fn of(entries: &[(u64, u64)]) -> VersionVector {
+        entries.iter().map(|&(r, n)| (ReplicaId(r), n)).collect()
+    }
+
+    #[test]
+    fn join_after_a_common_prefix() {
+        // Same replicas first, then each side has its own; one side a prefix of the other.
+        let cases: [(&[(u64, u64)], &[(u64, u64)], &[(u64, u64)]); 3] = [
+            (
+                &[(1, 1), (2, 5), (3, 1), (4, 1), (6, 1), (8, 1)],
+                &[(1, 2), (2, 1), (3, 3), (4, 1), (5, 1), (8, 4), (9, 9)],
+                &[
+                    (1, 2),
+                    (2, 5),
+                    (3, 3),
+                    (4, 1),
+                    (5, 1),
+                    (6, 1),
+                    (8, 4),
+                    (9, 9),
+                ],
+            ),
+            (
+                &[(1, 1), (2, 1), (3, 1)],
+                &[(1, 1), (2, 1), (3, 2), (4, 1), (5, 1)],
+                &[(1, 1), (2, 1), (3, 2), (4, 1), (5, 1)],
+            ),
+            (
+                &[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1)],
+                &[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1)],
+                &[(1, 1), (2, 1), (3, 1), (4, 1), (5, 1), (6, 1)],
+            ),
+        ];
+        for (a, b, joined) in cases {
+            let mut x = of(a);
+            let grew = x.join(&of(b));
+            assert_eq!(x, of(joined));
+            assert_eq!(grew, of(a) != of(joined));
         }
     }
 
