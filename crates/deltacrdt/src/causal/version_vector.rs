@@ -351,7 +351,8 @@ mod tests {
     #[test]
     fn join_after_a_common_prefix() {
         // Same replicas first, then each side has its own; one side a prefix of the other.
-        let cases: [(&[(u64, u64)], &[(u64, u64)], &[(u64, u64)]); 3] = [
+        type Entries = &'static [(u64, u64)];
+        let cases: [(Entries, Entries, Entries); 3] = [
             (
                 &[(1, 1), (2, 5), (3, 1), (4, 1), (6, 1), (8, 1)],
                 &[(1, 2), (2, 1), (3, 3), (4, 1), (5, 1), (8, 4), (9, 9)],
