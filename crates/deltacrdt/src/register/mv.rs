@@ -244,7 +244,7 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
     ///
     /// One walk over the replicas of the context, in order, building the delta's context
     /// entry by entry: no intermediate contexts, and no allocation unless the delta needs
-    /// more than one replica (then one, sized for the replicas left).
+    /// more than one replica (then one, sized for the replicas left, trimmed if mostly unused).
     fn delta_since(&self, version: &CausalVersion) -> Self {
         let mut theirs = version.context.replicas.iter().peekable();
         let mut digests = version.live.as_ref().map(|l| l.iter().peekable());
