@@ -130,6 +130,12 @@ impl<K, V> ChunkMap<K, V> {
     /// Where `cmp` (how a key compares with the one sought) finds its key: the chunk, and the
     /// position in it (`Ok` if present, `Err` where it would go).
     fn locate(&self, cmp: impl Fn(&K) -> Ordering) -> (usize, Result<usize, usize>) {
+        // Keys past the end (ascending inserts, a replica's next dot) skip the searches.
+        if let Some(last) = self.chunks.last() {
+            if last.last().is_some_and(|(k, _)| cmp(k) == Ordering::Less) {
+                return (self.chunks.len() - 1, Err(last.len()));
+            }
+        }
         let c = self
             .chunks
             .partition_point(|ch| ch.last().is_some_and(|(k, _)| cmp(k) == Ordering::Less));
