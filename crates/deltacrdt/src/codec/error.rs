@@ -72,6 +72,12 @@ pub enum DecodeErrorKind {
     DotNotInContext,
     /// The same dot supports two elements.
     DuplicateDot,
+    /// A front-coded element claims to share more bytes with the element before than that
+    /// element has, or fewer than it does share (the encoding would not be canonical).
+    BadPrefix {
+        /// The shared length read.
+        len: u64,
+    },
     /// Bytes are left over after the value.
     TrailingBytes {
         /// How many bytes are left.
@@ -135,6 +141,10 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::TrailingBytes { count } => {
                 write!(f, "{count} unexpected byte(s) after the value")
             }
+            DecodeErrorKind::BadPrefix { len } => write!(
+                f,
+                "front-coded element shares {len} bytes with the one before, which is not what the two share"
+            ),
         }
     }
 }

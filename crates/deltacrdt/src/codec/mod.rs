@@ -3,7 +3,10 @@
 //! Every top-level encoding starts with two bytes: the format version
 //! ([`FORMAT_VERSION`]) and a type tag (which CRDT, delta or version it is). The rest is
 //! the value's body: LEB128 integers, replica ids as 8 little-endian bytes, causal contexts as
-//! runs of sequence numbers, and dots as (replica index, sequence number) pairs.
+//! runs of sequence numbers, and dots as (replica index, sequence number) pairs. The sorted
+//! elements of a set of byte strings (`String`, `Vec<u8>`; see [`Codec::BYTE_STRING`]) are
+//! front-coded: each is the length of the prefix it shares with the one before, then the rest,
+//! and every 16th is written whole, which bounds what decoding allocates to 16 times the input.
 //!
 //! **Canonical.** Equal values encode to equal bytes: maps and dots are written in ascending
 //! order, integers in their shortest form, and decoding rejects anything else. So bytes can be
@@ -104,6 +107,29 @@ pub trait Codec: Sized {
     /// # Errors
     /// A [`DecodeError`] naming the problem and its offset.
     fn decode(input: &mut Reader<'_>) -> Result<Self, DecodeError>;
+
+    /// Whether values are byte strings that a sorted collection may front-code: write each
+    /// one as the length of the prefix it shares with the one before, then the rest. `true`
+    /// for `String` and `Vec<u8>`, whose order is the order of their bytes; a type that says
+    /// `true` must implement [`as_byte_string`](Self::as_byte_string) and
+    /// [`from_byte_string`](Self::from_byte_string) and order its values as their bytes.
+    const BYTE_STRING: bool = false;
+
+    /// The bytes of a byte-string value (see [`BYTE_STRING`](Self::BYTE_STRING)); empty for
+    /// other types.
+    fn as_byte_string(&self) -> &[u8] {
+        &[]
+    }
+
+    /// Rebuilds a byte-string value from its bytes (see [`BYTE_STRING`](Self::BYTE_STRING)).
+    ///
+    /// # Errors
+    /// What is wrong with the bytes, such as [`DecodeErrorKind::InvalidUtf8`]. Types that are
+    /// not byte strings answer [`DecodeErrorKind::InvalidTag`].
+    fn from_byte_string(bytes: &[u8]) -> Result<Self, DecodeErrorKind> {
+        let _ = bytes;
+        Err(DecodeErrorKind::InvalidTag(0))
+    }
 }
 
 /// A top-level value of the format: a CRDT state or delta, or a version. Adds the two-byte

@@ -75,6 +75,16 @@ impl Codec for Vec<u8> {
         let n = r.count(1)?;
         Ok(r.take(n)?.to_vec())
     }
+
+    const BYTE_STRING: bool = true;
+
+    fn as_byte_string(&self) -> &[u8] {
+        self
+    }
+
+    fn from_byte_string(bytes: &[u8]) -> Result<Self, DecodeErrorKind> {
+        Ok(bytes.to_vec())
+    }
 }
 
 impl Codec for String {
@@ -89,6 +99,18 @@ impl Codec for String {
         core::str::from_utf8(bytes)
             .map(String::from)
             .map_err(|e| r.error_at(at + e.valid_up_to(), DecodeErrorKind::InvalidUtf8))
+    }
+
+    const BYTE_STRING: bool = true;
+
+    fn as_byte_string(&self) -> &[u8] {
+        self.as_bytes()
+    }
+
+    fn from_byte_string(bytes: &[u8]) -> Result<Self, DecodeErrorKind> {
+        core::str::from_utf8(bytes)
+            .map(String::from)
+            .map_err(|_| DecodeErrorKind::InvalidUtf8)
     }
 }
 

@@ -307,14 +307,62 @@ impl Binary for PNVersion {
     }
 }
 
+/// How often a front-coded run of set elements starts afresh: every element at a multiple of
+/// this position is written whole (as its `Codec` encoding, which for byte strings is the
+/// length and the bytes), the others as the length of the prefix they share with the element
+/// before, the length of the rest, and the rest. Restarts bound what decoding may allocate:
+/// each element rebuilt within a run is at most as long as the bytes read since the run's
+/// start, so the elements of a run take at most this many times the input they came from.
+const FRONT_CODING_RESTART: usize = 16;
+
+/// Reads one front-coded element after `prev` (see [`FRONT_CODING_RESTART`]) and leaves its
+/// bytes in `prev`. Checks that the shared length is exactly what the two share, so that
+/// every set has one encoding.
+fn front_coded<E: Codec>(
+    r: &mut Reader<'_>,
+    prev: &mut Vec<u8>,
+    restart: bool,
+) -> Result<E, DecodeError> {
+    let at = r.offset();
+    let shared = if restart { 0 } else { r.varint()? };
+    let n = r.count(1)?;
+    let rest = r.take(n)?;
+    // Outside restarts the shared length must be exactly the common prefix: no longer than the
+    // element before, and not followed by a byte the two have in common.
+    let canonical = restart
+        || usize::try_from(shared)
+            .is_ok_and(|p| p <= prev.len() && (p == prev.len() || rest.first() != prev.get(p)));
+    if !canonical {
+        return Err(r.error_at(at, DecodeErrorKind::BadPrefix { len: shared }));
+    }
+    prev.truncate(shared as usize);
+    prev.extend_from_slice(rest);
+    E::from_byte_string(prev).map_err(|kind| r.error_at(at, kind))
+}
+
 impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
     /// The context, then the elements in ascending order, each with its dots.
     fn encode(&self, out: &mut Vec<u8>) {
         self.context.encode(out);
         let table = replica_table(&self.context);
         write_len(out, self.entries.len());
-        for (e, dots) in self.entries.iter() {
-            e.encode(out);
+        let mut prev: &[u8] = &[];
+        for (i, (e, dots)) in self.entries.iter().enumerate() {
+            if E::BYTE_STRING {
+                let cur = e.as_byte_string();
+                if i % FRONT_CODING_RESTART == 0 {
+                    write_len(out, cur.len());
+                    out.extend_from_slice(cur);
+                } else {
+                    let shared = prev.iter().zip(cur).take_while(|(a, b)| a == b).count();
+                    write_len(out, shared);
+                    write_len(out, cur.len() - shared);
+                    out.extend_from_slice(&cur[shared..]);
+                }
+                prev = cur;
+            } else {
+                e.encode(out);
+            }
             write_len(out, dots.len());
             for d in dots {
                 encode_dot(&table, *d, out);
@@ -327,8 +375,17 @@ impl<E: Codec + Ord + Clone> Codec for ORSet<E> {
         let n = r.count(4)?;
         let mut entries: ChunkMap<E, Dots> = ChunkMap::default();
         let mut index = ChunkMap::default();
-        for _ in 0..n {
-            let e = ascending_key(r, entries.last().map(|(e, _)| e))?;
+        let mut prev: Vec<u8> = Vec::new();
+        for i in 0..n {
+            let e = if E::BYTE_STRING {
+                let e = front_coded(r, &mut prev, i % FRONT_CODING_RESTART == 0)?;
+                if entries.last().is_some_and(|(last, _)| *last >= e) {
+                    return Err(r.error(DecodeErrorKind::NotAscending));
+                }
+                e
+            } else {
+                ascending_key(r, entries.last().map(|(e, _)| e))?
+            };
             let at = r.offset();
             let k = r.count(2)?;
             if k == 0 {
