@@ -43,9 +43,9 @@ impl CausalContext {
             .is_some_and(|s| s.contains(dot.seq))
     }
 
-    #[cfg(not(target_family = "wasm"))]
     /// A [`contains`](Self::contains) for dots asked in ascending order, which walks the
     /// context once instead of searching it for each dot.
+    #[cfg(not(target_family = "wasm"))]
     pub(crate) fn ascending_lookup(&self) -> AscendingLookup<'_> {
         AscendingLookup {
             replicas: self.replicas.as_slice(),
@@ -195,9 +195,9 @@ impl FromIterator<Dot> for CausalContext {
     }
 }
 
-#[cfg(not(target_family = "wasm"))]
 /// Answers whether a context contains each of a sequence of ascending dots, in one walk over the
 /// context (see [`CausalContext::ascending_lookup`]).
+#[cfg(not(target_family = "wasm"))]
 pub(crate) struct AscendingLookup<'a> {
     replicas: &'a [(ReplicaId, SeqSet)],
     /// The first replica not below the last dot asked.

@@ -69,8 +69,8 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         }
     }
 
-    #[cfg(not(target_family = "wasm"))]
     /// The entries, sorted by key.
+    #[cfg(not(target_family = "wasm"))]
     pub(crate) fn as_slice(&self) -> &[(K, V)] {
         &self.items
     }

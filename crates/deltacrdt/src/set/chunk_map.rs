@@ -147,14 +147,6 @@ impl<K, V> ChunkMap<K, V> {
         }
     }
 
-    /// The value of the key that `cmp` finds.
-    pub(crate) fn get_by(&self, cmp: impl Fn(&K) -> Ordering) -> Option<&V> {
-        match self.locate(cmp) {
-            (c, Ok(i)) => Some(&self.chunks[c][i].1),
-            _ => None,
-        }
-    }
-
     /// Inserts `v` at `k` (located by `locate`); returns the value it replaced and where the
     /// pair now is.
     fn insert_at(
@@ -233,7 +225,10 @@ impl<K: Ord, V> ChunkMap<K, V> {
 
     /// The value at `k`.
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
-        self.get_by(|x| x.cmp(k))
+        match self.locate(|x| x.cmp(k)) {
+            (c, Ok(i)) => Some(&self.chunks[c][i].1),
+            _ => None,
+        }
     }
 
     /// The value at `k`, mutably.

@@ -5,7 +5,7 @@ mod orset;
 
 pub(crate) use chunk_map::ChunkMap;
 pub(crate) use orset::{fresh_dot, Dots};
-// The multi-value register shares the gap walk of catch-up (or only its tests do).
-#[allow(unused_imports)]
+// The multi-value register's tests check its catch-up against this gap walk.
+#[cfg(test)]
 pub(crate) use orset::insert_gaps;
 pub use orset::{DotsExhausted, ORSet};
