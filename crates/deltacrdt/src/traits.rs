@@ -1,5 +1,7 @@
 //! The traits every CRDT of the crate implements.
 
+use crate::{Dot, ReplicaId};
+
 /// A join-semilattice: a state that merges with any other state of its type.
 ///
 /// `join` must be idempotent (`a ⊔ a = a`), commutative (`a ⊔ b = b ⊔ a`) and associative
@@ -71,4 +73,49 @@ pub trait DeltaCrdt: Lattice {
     /// The smallest delta, computable from `version` alone, that brings the holder of
     /// `version` up to date with `self`.
     fn delta_since(&self, version: &Self::Version) -> Self;
+
+    /// Whether `self` claims events of `replica` that `issuer`, the state of `replica`
+    /// itself, never issued: dots of `replica` beyond its own highest sequence number for
+    /// causal types, a count of `replica` above its own for counters. Always `false` for
+    /// types without per-replica events.
+    ///
+    /// A replica issues its own events contiguously from 1 and sees each of them, so a value
+    /// from elsewhere that claims more of *our* events than we issued was forged, corrupted,
+    /// or made by another replica using our id (or by this replica before it lost its state).
+    /// The sync session uses this to refuse such values.
+    ///
+    /// ```
+    /// use deltacrdt::{DeltaCrdt, GCounter, ReplicaId};
+    /// let me = ReplicaId(1);
+    /// let mut mine = GCounter::new();
+    /// let _ = mine.inc(me, 5).unwrap();
+    /// let mut forged = GCounter::new();
+    /// let _ = forged.inc(me, 9).unwrap();
+    /// assert!(forged.claims_unissued(&mine, me));
+    /// assert!(!mine.claims_unissued(&mine, me));
+    /// ```
+    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
+        let _ = (issuer, replica);
+        false
+    }
+
+    /// The first dot (in dot order) that `self` and `other` both hold with different
+    /// contents, such as an [`ORSet`](crate::ORSet) dot under two elements or an
+    /// [`MVRegister`](crate::MVRegister) dot with two values. Honest replicas never produce
+    /// one: a collision means two replicas issued events under one replica id (a shared id,
+    /// or a replica restarted without its state), and the join silently loses one side.
+    /// `None` for types without dots.
+    ///
+    /// ```
+    /// use deltacrdt::{DeltaCrdt, ORSet, ReplicaId};
+    /// let shared = ReplicaId(7); // misuse: two replicas with one id
+    /// let (mut a, mut b) = (ORSet::new(), ORSet::new());
+    /// let _ = a.add(shared, "x").unwrap();
+    /// let _ = b.add(shared, "y").unwrap();
+    /// assert!(a.dot_collision(&b).is_some());
+    /// ```
+    fn dot_collision(&self, other: &Self) -> Option<Dot> {
+        let _ = other;
+        None
+    }
 }

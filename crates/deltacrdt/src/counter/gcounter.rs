@@ -181,6 +181,10 @@ impl DeltaCrdt for GCounter {
             counts: VersionVector::from_sorted(news),
         }
     }
+
+    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
+        self.counts.get(replica) > issuer.counts.get(replica)
+    }
 }
 
 #[cfg(test)]

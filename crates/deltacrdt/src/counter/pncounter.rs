@@ -142,6 +142,11 @@ impl DeltaCrdt for PNCounter {
             dec: self.dec.delta_since(&version.dec),
         }
     }
+
+    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
+        self.inc.claims_unissued(&issuer.inc, replica)
+            || self.dec.claims_unissued(&issuer.dec, replica)
+    }
 }
 
 #[cfg(test)]

@@ -322,6 +322,30 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
             },
         }
     }
+
+    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
+        self.context.max_seq(replica) > issuer.context.max_seq(replica)
+    }
+
+    fn dot_collision(&self, other: &Self) -> Option<Dot> {
+        // Both are sorted by dot: one merge walk.
+        let (mut a, mut b) = (
+            self.siblings.iter().peekable(),
+            other.siblings.iter().peekable(),
+        );
+        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
+            match x.0.cmp(&y.0) {
+                core::cmp::Ordering::Less => drop(a.next()),
+                core::cmp::Ordering::Greater => drop(b.next()),
+                core::cmp::Ordering::Equal if x.1 != y.1 => return Some(x.0),
+                core::cmp::Ordering::Equal => {
+                    a.next();
+                    b.next();
+                }
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]

@@ -575,6 +575,24 @@ impl<E: Ord + Clone> DeltaCrdt for ORSet<E> {
         }
         delta
     }
+
+    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
+        self.context.max_seq(replica) > issuer.context.max_seq(replica)
+    }
+
+    /// Looks up each dot of the smaller side's index in the other's: O(k log n).
+    fn dot_collision(&self, other: &Self) -> Option<Dot> {
+        let (small, large) = if self.index.len() <= other.index.len() {
+            (self, other)
+        } else {
+            (other, self)
+        };
+        small
+            .index
+            .iter()
+            .find(|(d, e)| large.index.get(d).is_some_and(|f| f != *e))
+            .map(|(d, _)| *d)
+    }
 }
 
 impl<E: Ord + Clone> FromIterator<(ReplicaId, E)> for ORSet<E> {
