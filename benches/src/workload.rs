@@ -225,8 +225,8 @@ pub mod ours {
     pub fn lww_pair() -> Pair<LWWRegister<u64>> {
         let mut left = LWWRegister::new();
         let mut right = LWWRegister::new();
-        left.set(ReplicaId(LEFT), Timestamp::new(1_000, 0), 1);
-        right.set(ReplicaId(RIGHT), Timestamp::new(2_000, 0), 2);
+        let _ = left.set(ReplicaId(LEFT), Timestamp::new(1_000, 0), 1);
+        let _ = right.set(ReplicaId(RIGHT), Timestamp::new(2_000, 0), 2);
         Pair { left, right }
     }
 

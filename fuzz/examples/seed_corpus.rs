@@ -53,7 +53,7 @@ fn decode_seeds() {
     s.add(a, "apples".into()).unwrap();
     s.add(b, "pears".into()).unwrap();
     let mut t = s.clone();
-    s.remove(&"apples".to_string());
+    let _ = s.remove(&"apples".to_string());
     t.add(c, "apples".into()).unwrap();
     let dt = t.add(a, "plums".into()).unwrap();
     s.join(t);
@@ -63,7 +63,7 @@ fn decode_seeds() {
     write(&dir, "causal-version", &s.version().to_bytes());
     let mut n: ORSet<u64> = ORSet::new();
     n.add_all(a, [1, 2, 3, 300]).unwrap();
-    n.remove(&2);
+    let _ = n.remove(&2);
     write(&dir, "orset-u64", &n.to_bytes());
     let mut v: ORSet<Vec<u8>> = ORSet::new();
     v.add(b, vec![0, 1, 2]).unwrap();

@@ -214,7 +214,7 @@ pub fn run(case: &Case) {
             let states = specs.each_ref().map(|s| {
                 let mut reg = LWWRegister::new();
                 if let Some((ts, r, v)) = *s {
-                    reg.set(id(r), Timestamp::from_raw(ts.get()), format!("{}", v % 4));
+                    let _ = reg.set(id(r), Timestamp::from_raw(ts.get()), format!("{}", v % 4));
                 }
                 reg
             });

@@ -59,11 +59,34 @@ pub mod set;
 pub mod sync;
 mod traits;
 
-pub use causal::{CausalContext, CausalVersion, Causality, Dot, ReplicaId, VersionVector};
+/// The traits and types most programs need, in one import: `use deltacrdt::prelude::*;`.
+///
+/// ```
+/// use deltacrdt::prelude::*;
+/// let mut a = ORSet::new();
+/// let delta = a.add(ReplicaId(1), 7u32).unwrap();
+/// let mut b = ORSet::from_bytes(&delta.to_bytes()).unwrap();
+/// b.join(a.delta_since(&b.version()));
+/// assert_eq!(a, b);
+/// ```
+pub mod prelude {
+    pub use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore};
+    pub use crate::codec::{Binary, Codec};
+    pub use crate::{
+        CausalContext, CausalVersion, Dot, GCounter, HybridClock, LWWRegister, MVRegister, ORSet,
+        PNCounter, ReplicaId, Timestamp, VersionVector,
+    };
+    pub use crate::{DeltaCrdt, Lattice};
+}
+
+pub use causal::{
+    Causal, CausalContext, CausalVersion, Causality, Dot, DotsExhausted, PartsError, ReplicaId,
+    VersionVector,
+};
 pub use codec::{Binary, Codec, DecodeError, DecodeErrorKind};
 pub use counter::{CounterOverflow, GCounter, PNCounter, PNVersion};
 pub use register::{
     ClockError, HybridClock, LWWRegister, LwwEntry, LwwVersion, MVRegister, TimeBound, Timestamp,
 };
-pub use set::{DotsExhausted, ORSet};
+pub use set::ORSet;
 pub use traits::{DeltaCrdt, Lattice};

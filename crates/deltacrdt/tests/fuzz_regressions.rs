@@ -31,8 +31,8 @@ fn orset_holding_only_removed_elements_round_trips() {
     let mut s: ORSet<u64> = ORSet::new();
     s.add(ReplicaId(1), 5).unwrap();
     s.add(ReplicaId(2), 6).unwrap();
-    s.remove(&5);
-    s.remove(&6);
+    let _ = s.remove(&5);
+    let _ = s.remove(&6);
     let bytes = s.to_bytes();
     assert_eq!(ORSet::<u64>::from_bytes(&bytes), Ok(s));
 }

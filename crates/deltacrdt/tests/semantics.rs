@@ -5,7 +5,7 @@ use deltacrdt::codec::{tag, FORMAT_VERSION};
 use deltacrdt::{
     Binary, CausalContext, CausalVersion, Causality, ClockError, DecodeErrorKind, DeltaCrdt, Dot,
     DotsExhausted, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
-    ReplicaId, TimeBound, Timestamp, VersionVector,
+    PartsError, ReplicaId, TimeBound, Timestamp, VersionVector,
 };
 
 const A: ReplicaId = ReplicaId(0xaaaa_aaaa_aaaa_aaaa);
@@ -70,7 +70,7 @@ fn orset_remove_only_retires_the_dots_it_observed() {
 fn orset_re_adding_after_a_remove_works() {
     let mut x = ORSet::new();
     x.add(A, 1u8).unwrap();
-    x.remove(&1);
+    let _ = x.remove(&1);
     assert!(!x.contains(&1));
     let d = x.add(A, 1).unwrap();
     assert!(x.contains(&1));
@@ -138,7 +138,7 @@ fn orset_from_parts_checks_invariants() {
     assert!(ORSet::from_parts([(1u8, vec![Dot::new(A, 1)])], ctx.clone()).is_ok());
     assert_eq!(
         ORSet::from_parts([(1u8, vec![Dot::new(A, 3)])], ctx.clone()).unwrap_err(),
-        "a dot is missing from the causal context"
+        PartsError::DotNotInContext(Dot::new(A, 3))
     );
     assert_eq!(
         ORSet::from_parts(
@@ -146,12 +146,21 @@ fn orset_from_parts_checks_invariants() {
             ctx.clone()
         )
         .unwrap_err(),
-        "a dot supports two elements"
+        PartsError::DuplicateDot(Dot::new(A, 1))
     );
     assert_eq!(
-        ORSet::from_parts([(1u8, vec![])], ctx).unwrap_err(),
-        "an element has no dots"
+        ORSet::from_parts([(1u8, vec![])], ctx.clone()).unwrap_err(),
+        PartsError::NoDots
     );
+    let twice = ORSet::from_parts(
+        [(1u8, vec![Dot::new(A, 1)]), (1, vec![Dot::new(A, 2)])],
+        ctx,
+    );
+    assert_eq!(twice.unwrap_err(), PartsError::DuplicateElement);
+    // The messages say what is wrong, for users who print them.
+    assert!(PartsError::DotNotInContext(Dot::new(A, 3))
+        .to_string()
+        .contains("missing from the causal context"));
 }
 
 #[test]
@@ -205,13 +214,13 @@ fn catch_up_after_removals_sends_only_what_is_missing() {
         a.add(A, i).unwrap();
     }
     for i in (0..10_000u64).step_by(3) {
-        a.remove(&i);
+        let _ = a.remove(&i);
     }
     let mut b = a.clone();
     // In sync: nothing to send, despite 3,334 scattered removals.
     assert!(a.delta_since(&b.version()).is_bottom());
     // One more remove at `a`: only that removal travels.
-    a.remove(&1);
+    let _ = a.remove(&1);
     let d = a.delta_since(&b.version());
     assert!(d.to_bytes().len() < 64 + 3_334 * 4);
     b.join(d);
@@ -327,7 +336,7 @@ fn lww_local_write_wins_after_seeing_a_later_write() {
 #[test]
 fn lww_rejects_a_write_from_the_far_future_and_stays_unchanged() {
     let mut reg = LWWRegister::new();
-    reg.set(A, Timestamp::new(1_000, 0), 1u8);
+    let _ = reg.set(A, Timestamp::new(1_000, 0), 1u8);
     let before = reg.clone();
     let evil = LWWRegister::new().set(B, Timestamp::from_raw(u64::MAX), 2u8);
     let bound = TimeBound {
@@ -570,7 +579,7 @@ fn versions_round_trip_through_bytes() {
         p.version()
     );
     let mut l = LWWRegister::new();
-    l.set(A, Timestamp::new(5, 1), true);
+    let _ = l.set(A, Timestamp::new(5, 1), true);
     assert_eq!(
         deltacrdt::LwwVersion::from_bytes(&l.version().to_bytes()).unwrap(),
         l.version()

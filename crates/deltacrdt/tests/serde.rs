@@ -20,7 +20,7 @@ fn serde_round_trips_through_json() {
     assert_eq!(back, c);
 
     let mut l = LWWRegister::new();
-    l.set(ReplicaId(1), Timestamp::new(9, 0), 5u32);
+    let _ = l.set(ReplicaId(1), Timestamp::new(9, 0), 5u32);
     let back: LWWRegister<u32> = serde_json::from_str(&serde_json::to_string(&l).unwrap()).unwrap();
     assert_eq!(back, l);
 

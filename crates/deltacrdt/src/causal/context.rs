@@ -45,7 +45,7 @@ impl CausalContext {
 
     /// A [`contains`](Self::contains) for dots asked in ascending order, which walks the
     /// context once instead of searching it for each dot.
-    #[cfg(not(target_family = "wasm"))]
+    #[cfg(feature = "linear-merge")]
     pub(crate) fn ascending_lookup(&self) -> AscendingLookup<'_> {
         AscendingLookup {
             replicas: self.replicas.as_slice(),
@@ -86,6 +86,18 @@ impl CausalContext {
     /// cannot happen through honest use; mutators check for exhaustion and report it.
     pub fn next_dot(&self, replica: ReplicaId) -> Dot {
         Dot::new(replica, self.max_seq(replica).saturating_add(1))
+    }
+
+    /// The next dot for `replica`, or an error when its sequence numbers are used up: how
+    /// every mutator of a causal type mints its event.
+    ///
+    /// # Errors
+    /// [`DotsExhausted`](crate::DotsExhausted) if the context holds `replica`'s seq 2^64 - 1.
+    pub fn try_next_dot(&self, replica: ReplicaId) -> Result<Dot, crate::DotsExhausted> {
+        match self.max_seq(replica).checked_add(1) {
+            Some(seq) => Ok(Dot::new(replica, seq)),
+            None => Err(crate::DotsExhausted { replica }),
+        }
     }
 
     /// Adds every dot of `other`; returns whether anything was new.
@@ -197,7 +209,7 @@ impl FromIterator<Dot> for CausalContext {
 
 /// Answers whether a context contains each of a sequence of ascending dots, in one walk over the
 /// context (see [`CausalContext::ascending_lookup`]).
-#[cfg(not(target_family = "wasm"))]
+#[cfg(feature = "linear-merge")]
 pub(crate) struct AscendingLookup<'a> {
     replicas: &'a [(ReplicaId, SeqSet)],
     /// The first replica not below the last dot asked.
@@ -206,7 +218,7 @@ pub(crate) struct AscendingLookup<'a> {
     run: usize,
 }
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(feature = "linear-merge")]
 impl AscendingLookup<'_> {
     /// Whether the context contains `dot`, which must not be below any dot asked before.
     #[inline]
@@ -234,7 +246,7 @@ impl AscendingLookup<'_> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "linear-merge"))]
 mod tests {
     use super::*;
     use alloc::vec::Vec;

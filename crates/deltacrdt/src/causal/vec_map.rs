@@ -70,7 +70,6 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
     }
 
     /// The entries, sorted by key.
-    #[cfg(not(target_family = "wasm"))]
     pub(crate) fn as_slice(&self) -> &[(K, V)] {
         &self.items
     }

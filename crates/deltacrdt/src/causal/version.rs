@@ -4,7 +4,7 @@ use crate::causal::{CausalContext, ReplicaId, VecMap};
 
 /// A 64-bit digest of one sequence number; the digest of a set of dots of one replica is the
 /// XOR of its members' digests, so it updates in O(1) as dots come and go.
-fn seq_digest(seq: u64) -> u64 {
+pub(crate) fn seq_digest(seq: u64) -> u64 {
     // splitmix64's finalizer: a bijection that spreads every input bit over the output and
     // maps only 0 to 0. Sequence numbers start at 1, so no dot has a zero digest (a zero
     // digest would make its dot invisible in the XOR).
@@ -27,13 +27,11 @@ pub(crate) fn toggle(digests: &mut LiveDigests, replica: ReplicaId, seq: u64) {
 
 /// Toggles many dots in a row, folding consecutive dots of one replica into one update of its
 /// digest: for walks in dot order, such as the linear-merge join.
-#[cfg(not(target_family = "wasm"))]
 pub(crate) struct ToggleBatch<'a> {
     digests: &'a mut LiveDigests,
     pending: Option<(ReplicaId, u64)>,
 }
 
-#[cfg(not(target_family = "wasm"))]
 impl<'a> ToggleBatch<'a> {
     pub(crate) fn new(digests: &'a mut LiveDigests) -> Self {
         ToggleBatch {
@@ -65,7 +63,6 @@ impl<'a> ToggleBatch<'a> {
     }
 }
 
-#[cfg(not(target_family = "wasm"))]
 impl Drop for ToggleBatch<'_> {
     fn drop(&mut self) {
         self.flush();

@@ -34,12 +34,14 @@ mod primitives;
 mod reader;
 #[cfg(feature = "serde")]
 mod serde_impl;
+mod store;
 mod types;
 
 use alloc::vec::Vec;
 
 pub use error::{DecodeError, DecodeErrorKind};
 pub use reader::{write_len, write_varint, Reader};
+pub use store::{DotReader, DotWriter, StoreCodec};
 
 /// The format version written as the first byte of every encoding.
 pub const FORMAT_VERSION: u8 = 1;

@@ -68,6 +68,7 @@ impl GCounter {
     ///
     /// # Errors
     /// [`CounterOverflow`] if the replica's count would exceed `u64::MAX`.
+    #[must_use = "send the delta to the other replicas"]
     pub fn inc(&mut self, replica: ReplicaId, n: u64) -> Result<GCounter, CounterOverflow> {
         if n == 0 {
             return Ok(GCounter::new());

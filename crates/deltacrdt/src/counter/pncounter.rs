@@ -46,6 +46,7 @@ impl PNCounter {
     ///
     /// # Errors
     /// [`CounterOverflow`] if the replica's increment total would exceed `u64::MAX`.
+    #[must_use = "send the delta to the other replicas"]
     pub fn inc(&mut self, replica: ReplicaId, n: u64) -> Result<PNCounter, CounterOverflow> {
         let inc = self.inc.inc(replica, n)?;
         Ok(PNCounter {
@@ -58,6 +59,7 @@ impl PNCounter {
     ///
     /// # Errors
     /// [`CounterOverflow`] if the replica's decrement total would exceed `u64::MAX`.
+    #[must_use = "send the delta to the other replicas"]
     pub fn dec(&mut self, replica: ReplicaId, n: u64) -> Result<PNCounter, CounterOverflow> {
         let dec = self.dec.inc(replica, n)?;
         Ok(PNCounter {
@@ -70,6 +72,7 @@ impl PNCounter {
     ///
     /// # Errors
     /// [`CounterOverflow`] as for [`inc`](Self::inc) and [`dec`](Self::dec).
+    #[must_use = "send the delta to the other replicas"]
     pub fn add(&mut self, replica: ReplicaId, n: i64) -> Result<PNCounter, CounterOverflow> {
         if n >= 0 {
             self.inc(replica, n.unsigned_abs())

@@ -85,6 +85,7 @@ impl<V: Ord + Clone> LWWRegister<V> {
 
     /// Writes `value` at `timestamp` on behalf of `replica`; returns the delta (the write).
     /// If the register already holds a later write, the state keeps it.
+    #[must_use = "send the delta to the other replicas"]
     pub fn set(&mut self, replica: ReplicaId, timestamp: Timestamp, value: V) -> LWWRegister<V> {
         let delta = LWWRegister {
             entry: Some(LwwEntry {
@@ -102,6 +103,7 @@ impl<V: Ord + Clone> LWWRegister<V> {
     ///
     /// # Errors
     /// [`ClockError::Exhausted`] if the clock has no timestamps left.
+    #[must_use = "send the delta to the other replicas"]
     pub fn set_with_clock(
         &mut self,
         clock: &mut HybridClock,
@@ -224,7 +226,7 @@ mod tests {
 
     fn write(ts: u64, replica: u64, value: u64) -> LWWRegister<u64> {
         let mut r = LWWRegister::new();
-        r.set(ReplicaId(replica), Timestamp::from_raw(ts), value);
+        let _ = r.set(ReplicaId(replica), Timestamp::from_raw(ts), value);
         r
     }
 
@@ -253,7 +255,7 @@ mod tests {
     fn to_bytes_is_the_header_and_the_body() {
         let long: String = core::iter::repeat_n('x', 300).collect();
         let mut full = LWWRegister::new();
-        full.set(ReplicaId(u64::MAX), Timestamp::from_raw(u64::MAX), long);
+        let _ = full.set(ReplicaId(u64::MAX), Timestamp::from_raw(u64::MAX), long);
         for r in [full, LWWRegister::new()] {
             let mut expected = vec![FORMAT_VERSION, tag::LWW_REGISTER];
             r.encode(&mut expected);

@@ -2,22 +2,22 @@
 
 use alloc::vec::Vec;
 
-use smallvec::SmallVec;
-
-use crate::causal::seq_set::SeqSet;
-use crate::causal::{toggle, LiveDigests, VecMap};
-use crate::set::fresh_dot;
-use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, ReplicaId};
+#[cfg(test)]
+use crate::causal::{toggle, LiveDigests};
+use crate::causal::{Causal, DotFun};
+use crate::{
+    CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, PartsError, ReplicaId,
+};
 
 /// A multi-value register: concurrent writes are all kept, as siblings, until a write that
 /// has seen them replaces them. The application resolves conflicts by reading the siblings
-/// and writing the value it wants.
+/// and writing the value it wants. `Causal<DotFun<V>>`.
 ///
 /// Built on dots like [`ORSet`](crate::ORSet): each write gets a fresh dot and retires the
 /// dots of every sibling it has seen.
 ///
 /// ```
-/// use deltacrdt::{Lattice, MVRegister, ReplicaId};
+/// use deltacrdt::prelude::*;
 /// let (a, b) = (ReplicaId(1), ReplicaId(2));
 /// let mut x = MVRegister::new();
 /// let mut y = MVRegister::new();
@@ -31,18 +31,15 @@ use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice
 /// assert_eq!(y.values().collect::<Vec<_>>(), vec![&"teal"]);
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct MVRegister<V> {
-    /// Sorted by dot; each dot appears once.
-    pub(crate) siblings: SmallVec<[(Dot, V); 1]>,
-    pub(crate) context: CausalContext,
-}
+pub struct MVRegister<V>(pub(crate) Causal<DotFun<V>>);
 
 impl<V> Default for MVRegister<V> {
     fn default() -> Self {
-        MVRegister {
-            siblings: SmallVec::new(),
+        MVRegister(Causal {
+            store: DotFun::default(),
             context: CausalContext::new(),
-        }
+            live: Default::default(),
+        })
     }
 }
 
@@ -56,179 +53,100 @@ impl<V: Ord + Clone> MVRegister<V> {
     ///
     /// # Errors
     /// [`DotsExhausted`] if `replica` has no sequence numbers left.
+    #[must_use = "send the delta to the other replicas"]
     pub fn write(&mut self, replica: ReplicaId, value: V) -> Result<MVRegister<V>, DotsExhausted> {
-        let dot = fresh_dot(&self.context, replica)?;
-        let mut delta = MVRegister::new();
-        for (d, _) in &self.siblings {
-            delta.context.insert(*d);
-        }
-        delta.context.insert(dot);
-        delta.siblings.push((dot, value));
-        self.join_ref(&delta);
+        let delta = self.write_delta(replica, value)?;
+        self.0.join_ref(&delta.0);
         Ok(delta)
     }
 
+    /// The delta of [`write`](Self::write) without applying it: the value under a fresh dot,
+    /// and the dots of the siblings it replaces.
+    ///
+    /// # Errors
+    /// [`DotsExhausted`] if `replica` has no sequence numbers left.
+    pub fn write_delta(
+        &self,
+        replica: ReplicaId,
+        value: V,
+    ) -> Result<MVRegister<V>, DotsExhausted> {
+        let dot = self.0.next_dot(replica)?;
+        let mut store = DotFun::new();
+        store.insert(dot, value);
+        let seen = self.0.store.iter().map(|(d, _)| d);
+        Ok(MVRegister(Causal::from_store_with(store, seen)))
+    }
+
     /// Removes every sibling seen here (the register reads as empty); returns the delta.
+    #[must_use = "send the delta to the other replicas"]
     pub fn clear(&mut self) -> MVRegister<V> {
-        let mut delta = MVRegister::new();
-        for (d, _) in &self.siblings {
-            delta.context.insert(*d);
-        }
-        self.join_ref(&delta);
+        let delta = self.clear_delta();
+        self.0.join_ref(&delta.0);
         delta
+    }
+
+    /// The delta of [`clear`](Self::clear) without applying it: the siblings' dots, retired.
+    pub fn clear_delta(&self) -> MVRegister<V> {
+        let seen = self.0.store.iter().map(|(d, _)| d);
+        MVRegister(Causal::from_store_with(DotFun::new(), seen))
     }
 
     /// The concurrent values, in the order of their dots (replica, then sequence number).
     pub fn values(&self) -> impl ExactSizeIterator<Item = &V> + '_ {
-        self.siblings.iter().map(|(_, v)| v)
+        self.0.store.iter().map(|(_, v)| v)
     }
 
     /// The siblings with the dots that wrote them.
     pub fn siblings(&self) -> &[(Dot, V)] {
-        &self.siblings
+        self.0.store.as_slice()
     }
 
     /// Whether there are concurrent values (more than one sibling).
     pub fn is_conflicted(&self) -> bool {
-        self.siblings.len() > 1
+        self.0.store.len() > 1
     }
 
     /// Whether the register holds no value.
     pub fn is_empty(&self) -> bool {
-        self.siblings.is_empty()
+        self.0.store.is_empty()
     }
 
     /// The causal context: every write this replica has seen.
     pub fn context(&self) -> &CausalContext {
-        &self.context
+        &self.0.context
+    }
+
+    /// The register as a causal value: its dot store and context.
+    pub fn as_causal(&self) -> &Causal<DotFun<V>> {
+        &self.0
     }
 
     /// Builds a register from raw parts, checking that dots are distinct and in `context`.
     ///
     /// # Errors
-    /// A message naming the broken invariant.
-    pub fn from_parts(
-        siblings: Vec<(Dot, V)>,
-        context: CausalContext,
-    ) -> Result<Self, &'static str> {
-        let mut siblings: SmallVec<[(Dot, V); 1]> = siblings.into_iter().collect();
-        siblings.sort_by_key(|s| s.0);
-        if siblings.windows(2).any(|w| w[0].0 == w[1].0) {
-            return Err("a dot holds two values");
-        }
-        if siblings.iter().any(|(d, _)| !context.contains(*d)) {
-            return Err("a dot is missing from the causal context");
-        }
-        Ok(MVRegister { siblings, context })
-    }
-
-    fn join_impl(&mut self, other: &Self) -> bool {
-        let mut merged: SmallVec<[(Dot, V); 1]> = SmallVec::new();
-        let (mut i, mut j) = (0, 0);
-        let (a, b) = (&self.siblings, &other.siblings);
-        let mut changed = false;
-        while i < a.len() || j < b.len() {
-            let next_a = a.get(i);
-            let next_b = b.get(j);
-            match (next_a, next_b) {
-                (Some(x), Some(y)) if x.0 == y.0 => {
-                    // Same event on both sides: the values agree unless a peer misbehaved;
-                    // keep the greater so the join stays commutative.
-                    if y.1 > x.1 {
-                        changed = true;
-                        merged.push(y.clone());
-                    } else {
-                        merged.push(x.clone());
-                    }
-                    i += 1;
-                    j += 1;
-                }
-                (Some(x), y) if y.is_none_or(|y| x.0 < y.0) => {
-                    if other.context.contains(x.0) {
-                        changed = true; // seen there and replaced
-                    } else {
-                        merged.push(x.clone());
-                    }
-                    i += 1;
-                }
-                (_, Some(y)) => {
-                    if !self.context.contains(y.0) {
-                        changed = true;
-                        merged.push(y.clone());
-                    }
-                    j += 1;
-                }
-                _ => unreachable!("loop condition guarantees one side is non-empty"),
+    /// A [`PartsError`] naming the broken invariant.
+    pub fn from_parts(siblings: Vec<(Dot, V)>, context: CausalContext) -> Result<Self, PartsError> {
+        let mut store = DotFun::new();
+        for (d, v) in siblings {
+            if store.insert(d, v).is_some() {
+                return Err(PartsError::DuplicateDot(d));
             }
         }
-        self.siblings = merged;
-        changed |= self.context.join(&other.context);
-        changed
+        Causal::from_parts(store, context).map(MVRegister)
     }
 }
 
 impl<V: Ord + Clone> Lattice for MVRegister<V> {
     fn join(&mut self, other: Self) -> bool {
-        self.join_impl(&other)
+        self.0.join(other.0)
     }
 
     fn join_ref(&mut self, other: &Self) -> bool {
-        self.join_impl(other)
+        self.0.join_ref(&other.0)
     }
 
     fn is_bottom(&self) -> bool {
-        self.siblings.is_empty() && self.context.is_empty()
-    }
-}
-
-impl<V: Ord + Clone> MVRegister<V> {
-    fn live_digests(&self) -> LiveDigests {
-        let mut live = LiveDigests::new();
-        for (d, _) in &self.siblings {
-            toggle(&mut live, d.replica, d.seq);
-        }
-        live
-    }
-}
-
-/// The live-dot digest of `replica`'s dots `seqs`, as a [`CausalVersion`] carries it.
-#[inline]
-fn digest_of(replica: ReplicaId, seqs: &[u64]) -> u64 {
-    if seqs.is_empty() {
-        return 0;
-    }
-    let mut one = LiveDigests::new();
-    for &q in seqs {
-        toggle(&mut one, replica, q);
-    }
-    one.get(&replica).copied().unwrap_or(0)
-}
-
-/// A copy of `s`: its runs copied at once (`clone` pushes them one by one), and a single
-/// run, the usual case, without a call.
-#[inline]
-fn copy_of(s: &SeqSet) -> SeqSet {
-    SeqSet::from_canonical_runs(match s.runs() {
-        [run] => SmallVec::from_buf([*run]),
-        runs => SmallVec::from_slice(runs),
-    })
-}
-
-/// Adds to `out` every number of `seen` that is not in `live` (ascending, a subset of `seen`):
-/// the writes both sides have seen that were replaced here.
-fn insert_replaced(out: &mut SeqSet, seen: &SeqSet, live: &[u64]) {
-    let mut live = live.iter().copied().peekable();
-    for &(first, last) in seen.runs() {
-        let mut next = Some(first);
-        while let Some(q) = live.next_if(|&q| q <= last) {
-            if let Some(n) = next.filter(|&n| q > n) {
-                out.insert_range(n, q - 1);
-            }
-            next = q.checked_add(1);
-        }
-        if let Some(n) = next.filter(|&n| n <= last) {
-            out.insert_range(n, last);
-        }
+        self.0.is_bottom()
     }
 }
 
@@ -236,115 +154,22 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
     type Version = CausalVersion;
 
     fn version(&self) -> CausalVersion {
-        CausalVersion::with_digests(self.context.clone(), self.live_digests())
+        self.0.version()
     }
 
     /// The siblings whose dots `version` lacks, the writes it has not seen, and, for replicas
     /// whose live-dot digest differs, the replaced writes it has seen (it may still hold them).
-    ///
-    /// One walk over the replicas of the context, in order, building the delta's context
-    /// entry by entry: no intermediate contexts, and no allocation unless the delta needs
-    /// more than one replica (then one, sized for the replicas left, trimmed if mostly unused).
+    /// See [`Causal`].
     fn delta_since(&self, version: &CausalVersion) -> Self {
-        let mut theirs = version.context.replicas.iter().peekable();
-        let mut digests = version.live.as_ref().map(|l| l.iter().peekable());
-        let mut entries: SmallVec<[(ReplicaId, SeqSet); 1]> = SmallVec::new();
-        let mut siblings: SmallVec<[(Dot, V); 1]> = SmallVec::new();
-        let mut rest = &self.siblings[..];
-        let replicas = self.context.replicas.len();
-        for (n, (&r, ours)) in self.context.replicas.iter().enumerate() {
-            // Siblings are sorted by dot, and every sibling's replica is in the context; a
-            // replica rarely has more than one live sibling, so a linear scan finds them.
-            let here = rest.iter().take_while(|(d, _)| d.replica <= r).count();
-            let live = rest[..here].iter().filter(|(d, _)| d.replica == r);
-            rest = &rest[here..];
-            while theirs.next_if(|(t, _)| **t < r).is_some() {}
-            let ctx = match theirs.next_if(|(t, _)| **t == r) {
-                None => {
-                    // Nothing of `r` seen there: every write, every live sibling.
-                    siblings.extend(live.cloned());
-                    copy_of(ours)
-                }
-                Some((_, seen)) => {
-                    // The writes the version lacks (usually none: skip the difference).
-                    let in_sync = seen == ours || seen.includes(ours);
-                    let mut ctx = if in_sync {
-                        SeqSet::default()
-                    } else {
-                        ours.difference(seen)
-                    };
-                    // Live siblings it lacks go out; the others it holds (or replaced).
-                    let mut kept: SmallVec<[u64; 4]> = SmallVec::new();
-                    for s in live {
-                        if !in_sync && ctx.contains(s.0.seq) {
-                            siblings.push(s.clone());
-                        } else {
-                            kept.push(s.0.seq);
-                        }
-                    }
-                    // The version's digest of `r`'s live dots (`None`: unknown, 0: none live)
-                    // against the digest of what it would hold if it held the same.
-                    let digest = digests.as_mut().map(|d| {
-                        while d.next_if(|(t, _)| **t < r).is_some() {}
-                        d.next_if(|(t, _)| **t == r).map_or(0, |(_, x)| *x)
-                    });
-                    if digest != Some(digest_of(r, &kept)) {
-                        if ctx.is_empty() && kept.is_empty() {
-                            ctx = copy_of(ours);
-                        } else {
-                            let both;
-                            let both = if ctx.is_empty() {
-                                ours
-                            } else {
-                                both = ours.difference(&ctx);
-                                &both
-                            };
-                            insert_replaced(&mut ctx, both, &kept);
-                        }
-                    }
-                    ctx
-                }
-            };
-            if !ctx.is_empty() {
-                if entries.len() == entries.capacity() {
-                    entries.reserve(replicas - n);
-                }
-                entries.push((r, ctx));
-            }
-        }
-        if entries.capacity() > 2 * entries.len().max(1) {
-            entries.shrink_to_fit();
-        }
-        MVRegister {
-            siblings,
-            context: CausalContext {
-                replicas: VecMap::from_sorted(entries),
-            },
-        }
+        MVRegister(self.0.delta_since(version))
     }
 
     fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.context.max_seq(replica) > issuer.context.max_seq(replica)
+        self.0.claims_unissued(&issuer.0, replica)
     }
 
     fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        // Both are sorted by dot: one merge walk.
-        let (mut a, mut b) = (
-            self.siblings.iter().peekable(),
-            other.siblings.iter().peekable(),
-        );
-        while let (Some(x), Some(y)) = (a.peek(), b.peek()) {
-            match x.0.cmp(&y.0) {
-                core::cmp::Ordering::Less => drop(a.next()),
-                core::cmp::Ordering::Greater => drop(b.next()),
-                core::cmp::Ordering::Equal if x.1 != y.1 => return Some(x.0),
-                core::cmp::Ordering::Equal => {
-                    a.next();
-                    b.next();
-                }
-            }
-        }
-        None
+        self.0.dot_collision(&other.0)
     }
 }
 
@@ -352,7 +177,6 @@ impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
 mod tests {
     use super::*;
     use crate::codec::{Binary, Codec, DecodeErrorKind};
-    use crate::set::insert_gaps;
     use crate::CausalVersion;
     use alloc::vec;
     use quickcheck::quickcheck;
@@ -361,34 +185,38 @@ mod tests {
     /// replaced writes of every replica whose live-dot digest differs): what
     /// [`MVRegister::delta_since`] must return, whatever shortcut it takes.
     fn reference_delta_since(x: &MVRegister<u8>, version: &CausalVersion) -> MVRegister<u8> {
-        let missing = x.context.difference(&version.context);
-        let mut delta = MVRegister::new();
-        for s in &x.siblings {
+        let context = x.context();
+        let missing = context.difference(&version.context);
+        let mut siblings = Vec::new();
+        for s in x.siblings() {
             if missing.contains(s.0) {
-                delta.siblings.push(*s);
+                siblings.push(*s);
             }
         }
-        let common = x.context.difference(&missing);
-        let ours = x.live_digests();
-        let sent = delta.live_digests();
-        delta.context = missing;
+        let common = context.difference(&missing);
+        let digests = |s: &[(Dot, u8)]| {
+            let mut live = LiveDigests::new();
+            for (d, _) in s {
+                toggle(&mut live, d.replica, d.seq);
+            }
+            live
+        };
+        let ours = digests(x.siblings());
+        let sent = digests(&siblings);
+        let mut delta_context = missing;
         for (&r, seqs) in &common.replicas {
             let seen = ours.get(&r).copied().unwrap_or(0) ^ sent.get(&r).copied().unwrap_or(0);
             if version.live_digest(r) == Some(seen) {
                 continue;
             }
-            let live: Vec<u64> = x
-                .siblings
-                .iter()
-                .filter(|(d, _)| d.replica == r)
-                .map(|(d, _)| d.seq)
-                .collect();
-            for &(first, last) in seqs.runs() {
-                let inside = live.iter().copied().filter(|&q| q >= first && q <= last);
-                insert_gaps(&mut delta.context, r, first, last, inside);
+            for q in seqs.iter() {
+                let dot = Dot::new(r, q);
+                if !x.siblings().iter().any(|(d, _)| *d == dot) {
+                    delta_context.insert(dot);
+                }
             }
         }
-        delta
+        MVRegister::from_parts(siblings, delta_context).unwrap()
     }
 
     /// Replays `ops` on `n` replicas: `(i, kind, arg)` writes, clears, joins another
@@ -429,7 +257,7 @@ mod tests {
             xs.iter().all(|a| {
                 xs.iter().all(|b| {
                     let with_digests = b.version();
-                    let bare = CausalVersion::from_context(b.context.clone());
+                    let bare = CausalVersion::from_context(b.context().clone());
                     let d = a.delta_since(&with_digests);
                     d == reference_delta_since(a, &with_digests)
                         && a.delta_since(&bare) == reference_delta_since(a, &bare)
@@ -457,7 +285,7 @@ mod tests {
             x.join(own.write(ReplicaId(w), w).unwrap());
         }
         let y = x.clone();
-        x.write(ReplicaId(3), 99).unwrap();
+        let _ = x.write(ReplicaId(3), 99).unwrap();
         let d = x.delta_since(&y.version());
         // The new write, and the 16 overwritten dots that y still holds.
         assert_eq!(d.siblings(), &[(Dot::new(ReplicaId(3), 2), 99)]);

@@ -1,5 +1,6 @@
-//! An ordered map stored as a sequence of sorted chunks: the compact, cache-friendly store
-//! behind [`ORSet`](crate::ORSet).
+//! An ordered map stored as a sequence of sorted chunks: the compact, cache-friendly storage
+//! of [`DotMap`](crate::causal::DotMap), behind [`ORSet`](crate::ORSet) and
+//! [`ORMap`](crate::ORMap).
 //!
 //! A chunk is a `Vec<(K, V)>` of at most [`CHUNK`] pairs, and every key of a chunk is smaller
 //! than every key of the next one. Compared with a `BTreeMap` this keeps the pairs contiguous
@@ -268,6 +269,22 @@ impl<K: Ord, V> ChunkMap<K, V> {
         }
     }
 
+    /// The value whose key `cmp` finds (a lookup by a borrowed form of the key).
+    pub(crate) fn get_by(&self, cmp: impl Fn(&K) -> Ordering) -> Option<&V> {
+        match self.locate(cmp) {
+            (c, Ok(i)) => Some(&self.chunks[c][i].1),
+            _ => None,
+        }
+    }
+
+    /// Removes the pair whose key `cmp` finds; returns its value.
+    pub(crate) fn remove_by(&mut self, cmp: impl Fn(&K) -> Ordering) -> Option<V> {
+        match self.locate(cmp) {
+            (c, Ok(i)) => Some(self.remove_at(c, i).1),
+            _ => None,
+        }
+    }
+
     /// Removes `k`; returns its value.
     pub(crate) fn remove(&mut self, k: &K) -> Option<V> {
         match self.locate(|x| x.cmp(k)) {
@@ -291,7 +308,7 @@ impl<K, V> Vacant<'_, K, V> {
     }
 }
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(feature = "linear-merge")]
 /// One step of [`ChunkMap::merge`]: a pair only on the left, only on the right, or on both.
 pub(crate) enum Merged<T> {
     Left(T),
@@ -299,7 +316,7 @@ pub(crate) enum Merged<T> {
     Both(T, T),
 }
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(feature = "linear-merge")]
 impl<K: Ord, V> ChunkMap<K, V> {
     /// Takes both maps apart and hands `f` their pairs in ascending key order, pairing equal
     /// keys: the core of every linear-merge join.
@@ -330,14 +347,14 @@ impl<K: Ord, V> ChunkMap<K, V> {
     }
 }
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(feature = "linear-merge")]
 /// Moves the pairs out of a [`ChunkMap`] one chunk at a time, with a cheap look at the next.
 struct Drain<K, V> {
     chunks: smallvec::IntoIter<[Vec<(K, V)>; 1]>,
     current: alloc::vec::IntoIter<(K, V)>,
 }
 
-#[cfg(not(target_family = "wasm"))]
+#[cfg(feature = "linear-merge")]
 impl<K, V> Drain<K, V> {
     fn new(map: ChunkMap<K, V>) -> Self {
         Drain {

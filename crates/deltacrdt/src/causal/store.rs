@@ -1,0 +1,403 @@
+//! Dot stores: what a causal CRDT holds besides its causal context.
+//!
+//! A causal CRDT is a pair (dot store, causal context) (Almeida et al., "Delta State
+//! Replicated Data Types", §6). The store holds the live dots with whatever they carry; the
+//! context holds every dot ever seen, so a dot in the context but not in the store is an
+//! event seen and since removed. Three stores compose every causal type of the crate:
+//!
+//! | store | holds | used by |
+//! |---|---|---|
+//! | [`DotSet`] | a set of dots | [`EWFlag`](crate::EWFlag), each element of an [`ORSet`](crate::ORSet) |
+//! | [`DotFun<V>`] | a value per dot | [`MVRegister`](crate::MVRegister), [`CausalCounter`](crate::CausalCounter), [`LWWField`](crate::LWWField) |
+//! | [`DotMap<K, S>`](crate::causal::DotMap) | a store per key | [`ORSet`](crate::ORSet) (`S = DotSet`), [`ORMap`](crate::ORMap) |
+//!
+//! Stores carry no context of their own: [`Causal`](crate::causal::Causal) owns the only one,
+//! which is what lets a map nest any causal type under one context.
+
+use core::fmt;
+
+use smallvec::SmallVec;
+
+use crate::causal::{CausalContext, Dot, ReplicaId};
+
+/// A dot store: the part of a causal CRDT that holds live dots (see the module docs).
+///
+/// **Implementer notes.** Every method must agree with [`for_each_dot`](Self::for_each_dot):
+/// the live dots are exactly the dots it yields, each once. [`join`](Self::join) must follow the
+/// rule of causal CRDTs, dot by dot: a dot survives if both sides hold it, or if one side holds
+/// it and the other side's context has not seen it; two values for one dot (which only a
+/// forged input or a shared replica id can produce) are resolved by a rule that does not
+/// depend on the order of the join. Honest stores hold each dot at most once.
+pub trait DotStore: Clone + Default + PartialEq {
+    /// Whether the store holds no dot.
+    fn is_empty(&self) -> bool;
+
+    /// Whether `dot` is live in the store.
+    fn contains_dot(&self, dot: Dot) -> bool;
+
+    /// Calls `f` with every live dot, each once, in no particular order.
+    fn for_each_dot(&self, f: &mut impl FnMut(Dot));
+
+    /// Calls `f` with the sequence numbers of `replica`'s live dots in `first..=last`, in
+    /// ascending order.
+    fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64));
+
+    /// Copies into `out` what `self` holds for the live dot `dot` (nothing if it is not live),
+    /// so that `out` holds `dot` afterwards. Catch-up deltas are built this way.
+    fn copy_dot(&self, dot: Dot, out: &mut Self);
+
+    /// Joins `other`, whose context is `theirs`, into `self`, whose context is `ours` (the
+    /// caller joins the contexts afterwards). Calls `flip(dot, true)` for every dot that
+    /// becomes live here and `flip(dot, false)` for every dot retired here. Returns whether
+    /// `self` changed.
+    fn join(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        flip: &mut impl FnMut(Dot, bool),
+    ) -> bool;
+
+    /// A dot that both stores hold with different contents, if any (see
+    /// [`DeltaCrdt::dot_collision`](crate::DeltaCrdt::dot_collision)). Costs about the size
+    /// of the smaller store.
+    fn collision(&self, other: &Self) -> Option<Dot>;
+
+    /// Whether [`join`](Self::join) keeps a dot held by both sides in every case. True of
+    /// stores whose dots carry no nested keys; a map's linear-merge join relies on it.
+    const FLAT: bool = true;
+}
+
+/// A set of dots, sorted: the store of an enable-wins flag and of each element of an
+/// [`ORSet`](crate::ORSet). Almost always one dot, kept inline.
+///
+/// ```
+/// use deltacrdt::causal::{DotSet, DotStore};
+/// use deltacrdt::{Dot, ReplicaId};
+/// let mut s = DotSet::new();
+/// s.insert(Dot::new(ReplicaId(1), 2));
+/// assert!(s.contains_dot(Dot::new(ReplicaId(1), 2)));
+/// assert_eq!(s.len(), 1);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct DotSet {
+    pub(crate) dots: SmallVec<[Dot; 1]>,
+}
+
+impl fmt::Debug for DotSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.dots.iter()).finish()
+    }
+}
+
+impl DotSet {
+    /// The empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The set holding only `dot`.
+    pub fn single(dot: Dot) -> Self {
+        DotSet {
+            dots: smallvec::smallvec![dot],
+        }
+    }
+
+    /// Adds `dot`; returns whether it was new.
+    pub fn insert(&mut self, dot: Dot) -> bool {
+        match self.dots.binary_search(&dot) {
+            Ok(_) => false,
+            Err(i) => {
+                self.dots.insert(i, dot);
+                true
+            }
+        }
+    }
+
+    /// The dots, ascending.
+    pub fn as_slice(&self) -> &[Dot] {
+        &self.dots
+    }
+
+    /// How many dots the set holds.
+    pub fn len(&self) -> usize {
+        self.dots.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.dots.is_empty()
+    }
+}
+
+/// The ascending walk over two sorted runs that every flat join shares: hands `f` the items
+/// only on the left, only on the right, or on both (same dot).
+enum Side<A, B> {
+    Left(A),
+    Right(B),
+    Both(A, B),
+}
+
+fn walk<A, B>(
+    a: impl IntoIterator<Item = A>,
+    b: impl IntoIterator<Item = B>,
+    key_a: impl Fn(&A) -> Dot,
+    key_b: impl Fn(&B) -> Dot,
+    mut f: impl FnMut(Side<A, B>),
+) {
+    let (mut a, mut b) = (a.into_iter().peekable(), b.into_iter().peekable());
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => key_a(x).cmp(&key_b(y)),
+            (Some(_), None) => core::cmp::Ordering::Less,
+            (None, Some(_)) => core::cmp::Ordering::Greater,
+            (None, None) => return,
+        };
+        let step = match order {
+            core::cmp::Ordering::Less => a.next().map(Side::Left),
+            core::cmp::Ordering::Greater => b.next().map(Side::Right),
+            core::cmp::Ordering::Equal => a.next().zip(b.next()).map(|(x, y)| Side::Both(x, y)),
+        };
+        match step {
+            Some(s) => f(s),
+            None => return,
+        }
+    }
+}
+
+impl DotStore for DotSet {
+    fn is_empty(&self) -> bool {
+        self.dots.is_empty()
+    }
+
+    fn contains_dot(&self, dot: Dot) -> bool {
+        self.dots.binary_search(&dot).is_ok()
+    }
+
+    fn for_each_dot(&self, f: &mut impl FnMut(Dot)) {
+        self.dots.iter().for_each(|d| f(*d));
+    }
+
+    fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64)) {
+        for d in &self.dots {
+            if d.replica == replica && (first..=last).contains(&d.seq) {
+                f(d.seq);
+            }
+        }
+    }
+
+    fn copy_dot(&self, dot: Dot, out: &mut Self) {
+        if self.contains_dot(dot) {
+            out.insert(dot);
+        }
+    }
+
+    fn join(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        flip: &mut impl FnMut(Dot, bool),
+    ) -> bool {
+        if other.dots.is_empty() && self.dots.iter().all(|d| !theirs.contains(*d)) {
+            return false;
+        }
+        let mut kept: SmallVec<[Dot; 1]> = SmallVec::new();
+        let mut changed = false;
+        let mine = core::mem::take(&mut self.dots);
+        walk(
+            mine,
+            other.dots,
+            |d| *d,
+            |d| *d,
+            |side| match side {
+                Side::Both(d, _) => kept.push(d),
+                Side::Left(d) if theirs.contains(d) => {
+                    flip(d, false);
+                    changed = true;
+                }
+                Side::Left(d) => kept.push(d),
+                Side::Right(d) if !ours.contains(d) => {
+                    flip(d, true);
+                    changed = true;
+                    kept.push(d);
+                }
+                Side::Right(_) => {}
+            },
+        );
+        self.dots = kept;
+        changed
+    }
+
+    fn collision(&self, _other: &Self) -> Option<Dot> {
+        // A dot carries nothing, so two sets cannot disagree about one.
+        None
+    }
+}
+
+/// A value per dot, sorted by dot: the store of registers and causal counters, whose
+/// concurrent writes are siblings. Almost always one entry, kept inline.
+///
+/// ```
+/// use deltacrdt::causal::{DotFun, DotStore};
+/// use deltacrdt::{Dot, ReplicaId};
+/// let mut f = DotFun::new();
+/// f.insert(Dot::new(ReplicaId(1), 1), "x");
+/// assert_eq!(f.get(Dot::new(ReplicaId(1), 1)), Some(&"x"));
+/// assert_eq!(f.iter().count(), 1);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct DotFun<V> {
+    pub(crate) entries: SmallVec<[(Dot, V); 1]>,
+}
+
+impl<V> Default for DotFun<V> {
+    fn default() -> Self {
+        DotFun {
+            entries: SmallVec::new(),
+        }
+    }
+}
+
+impl<V: fmt::Debug> fmt::Debug for DotFun<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(d, v)| (d, v)))
+            .finish()
+    }
+}
+
+impl<V> DotFun<V> {
+    /// The empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the value of `dot`; returns the previous one.
+    pub fn insert(&mut self, dot: Dot, value: V) -> Option<V> {
+        match self.entries.binary_search_by_key(&dot, |e| e.0) {
+            Ok(i) => Some(core::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (dot, value));
+                None
+            }
+        }
+    }
+
+    /// The value of `dot`, if live.
+    pub fn get(&self, dot: Dot) -> Option<&V> {
+        self.entries
+            .binary_search_by_key(&dot, |e| e.0)
+            .ok()
+            .map(|i| &self.entries[i].1)
+    }
+
+    /// The entries, in dot order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (Dot, &V)> + '_ {
+        self.entries.iter().map(|(d, v)| (*d, v))
+    }
+
+    /// The entries as a slice, in dot order.
+    pub fn as_slice(&self) -> &[(Dot, V)] {
+        &self.entries
+    }
+
+    /// How many dots the store holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl<V: Ord + Clone> DotStore for DotFun<V> {
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn contains_dot(&self, dot: Dot) -> bool {
+        self.entries.binary_search_by_key(&dot, |e| e.0).is_ok()
+    }
+
+    fn for_each_dot(&self, f: &mut impl FnMut(Dot)) {
+        self.entries.iter().for_each(|(d, _)| f(*d));
+    }
+
+    fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64)) {
+        for (d, _) in &self.entries {
+            if d.replica == replica && (first..=last).contains(&d.seq) {
+                f(d.seq);
+            }
+        }
+    }
+
+    fn copy_dot(&self, dot: Dot, out: &mut Self) {
+        if let Some(v) = self.get(dot) {
+            out.insert(dot, v.clone());
+        }
+    }
+
+    fn join(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        flip: &mut impl FnMut(Dot, bool),
+    ) -> bool {
+        let mut kept: SmallVec<[(Dot, V); 1]> = SmallVec::new();
+        let mut changed = false;
+        let mine = core::mem::take(&mut self.entries);
+        walk(
+            mine,
+            other.entries,
+            |e| e.0,
+            |e| e.0,
+            |side| match side {
+                // The same event on both sides: the values agree unless a peer misbehaved;
+                // keep the greater so the join stays commutative.
+                Side::Both(x, y) => {
+                    if y.1 > x.1 {
+                        changed = true;
+                        kept.push(y);
+                    } else {
+                        kept.push(x);
+                    }
+                }
+                Side::Left(x) if theirs.contains(x.0) => {
+                    flip(x.0, false);
+                    changed = true;
+                }
+                Side::Left(x) => kept.push(x),
+                Side::Right(y) if !ours.contains(y.0) => {
+                    flip(y.0, true);
+                    changed = true;
+                    kept.push(y);
+                }
+                Side::Right(_) => {}
+            },
+        );
+        self.entries = kept;
+        changed
+    }
+
+    fn collision(&self, other: &Self) -> Option<Dot> {
+        let mut found = None;
+        walk(
+            &self.entries,
+            &other.entries,
+            |e| e.0,
+            |e| e.0,
+            |side| {
+                if let Side::Both(x, y) = side {
+                    if x.1 != y.1 && found.is_none() {
+                        found = Some(x.0);
+                    }
+                }
+            },
+        );
+        found
+    }
+}
