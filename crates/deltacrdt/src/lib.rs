@@ -10,6 +10,14 @@
 //! | [`ORSet`] | add-wins observed-remove set |
 //! | [`LWWRegister`] | last-writer-wins register with a [`HybridClock`] |
 //! | [`MVRegister`] | multi-value register (concurrent writes kept as siblings) |
+//! | [`ORMap`] | observed-remove map of nested causal CRDTs |
+//! | [`CausalCounter`] | counter reset by a remove of its map key |
+//! | [`EWFlag`] | enable-wins flag |
+//! | [`LWWField`] | last-writer-wins register for maps |
+//!
+//! The causal types (`ORSet`, `MVRegister`, `ORMap`, `CausalCounter`, `EWFlag`, `LWWField`)
+//! are all one construction, a dot store plus a causal context ([`Causal`]), so they nest in
+//! maps and share one join, one catch-up and one binary format.
 //!
 //! Every type is a join-semilattice ([`Lattice`]): `join` is idempotent, commutative and
 //! associative, so replicas that saw the same updates hold the same state, whatever the order
@@ -54,6 +62,8 @@ extern crate std;
 pub mod causal;
 pub mod codec;
 pub mod counter;
+pub mod flag;
+pub mod map;
 pub mod register;
 pub mod set;
 pub mod sync;
@@ -70,11 +80,11 @@ mod traits;
 /// assert_eq!(a, b);
 /// ```
 pub mod prelude {
-    pub use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore};
+    pub use crate::causal::{Causal, CausalType, DotFun, DotMap, DotSet, DotStore};
     pub use crate::codec::{Binary, Codec};
     pub use crate::{
-        CausalContext, CausalVersion, Dot, GCounter, HybridClock, LWWRegister, MVRegister, ORSet,
-        PNCounter, ReplicaId, Timestamp, VersionVector,
+        CausalContext, CausalCounter, CausalVersion, Dot, EWFlag, GCounter, HybridClock, LWWField,
+        LWWRegister, MVRegister, ORMap, ORSet, PNCounter, ReplicaId, Timestamp, VersionVector,
     };
     pub use crate::{DeltaCrdt, Lattice};
 }
@@ -84,9 +94,12 @@ pub use causal::{
     VersionVector,
 };
 pub use codec::{Binary, Codec, DecodeError, DecodeErrorKind};
-pub use counter::{CounterOverflow, GCounter, PNCounter, PNVersion};
+pub use counter::{CausalCounter, CounterOverflow, GCounter, PNCounter, PNVersion};
+pub use flag::EWFlag;
+pub use map::ORMap;
 pub use register::{
-    ClockError, HybridClock, LWWRegister, LwwEntry, LwwVersion, MVRegister, TimeBound, Timestamp,
+    ClockError, HybridClock, LWWField, LWWFieldError, LWWRegister, LwwEntry, LwwVersion,
+    MVRegister, TimeBound, Timestamp,
 };
 pub use set::ORSet;
 pub use traits::{DeltaCrdt, Lattice};

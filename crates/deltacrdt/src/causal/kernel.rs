@@ -348,3 +348,81 @@ impl fmt::Display for PartsError {
 
 #[cfg(feature = "std")]
 impl std::error::Error for PartsError {}
+
+/// A causal CRDT: a type that is a thin wrapper over [`Causal<Self::Store>`](Causal). Every
+/// causal type of the crate implements it, and so can a type of yours: that is what lets a
+/// type be the value of an [`ORMap`](crate::ORMap), which keeps the nested value's store under
+/// its key and gives it the map's causal context while a mutator runs.
+///
+/// **Implementer notes.** The three conversions must be free moves (no change to the store or
+/// the context). The type's mutators must change the value only by joining deltas into it (the
+/// shape `m(x) = x ⊔ m_delta(x)`), or by edits with the same effect; they must return the
+/// delta that holds every change they made, and change nothing when they fail.
+///
+/// ```
+/// use deltacrdt::causal::{Causal, CausalType, DotFun};
+/// use deltacrdt::{DotsExhausted, Lattice, ORMap, ReplicaId};
+///
+/// /// A register that keeps the greatest value written: concurrent writes merge by `max`.
+/// #[derive(Clone, Default, Debug, PartialEq)]
+/// struct MaxRegister(Causal<DotFun<u64>>);
+///
+/// impl CausalType for MaxRegister {
+///     type Store = DotFun<u64>;
+///     fn from_causal(c: Causal<DotFun<u64>>) -> Self { MaxRegister(c) }
+///     fn into_causal(self) -> Causal<DotFun<u64>> { self.0 }
+///     fn as_causal(&self) -> &Causal<DotFun<u64>> { &self.0 }
+/// }
+///
+/// impl MaxRegister {
+///     fn write(&mut self, me: ReplicaId, v: u64) -> Result<Self, DotsExhausted> {
+///         let dot = self.0.next_dot(me)?;
+///         let mut store = DotFun::new();
+///         store.insert(dot, v.max(self.get()));
+///         let seen = self.0.store().iter().map(|(d, _)| d);
+///         let delta = Causal::from_store_with(store, seen);
+///         self.0.join(delta.clone());
+///         Ok(MaxRegister(delta))
+///     }
+///     fn get(&self) -> u64 { self.0.store().iter().map(|(_, v)| *v).max().unwrap_or(0) }
+/// }
+///
+/// let (a, b) = (ReplicaId(1), ReplicaId(2));
+/// let mut x: ORMap<&str, MaxRegister> = ORMap::new();
+/// let mut y = x.clone();
+/// let dx = x.try_update("high score", |r| r.write(a, 40)).unwrap();
+/// let dy = y.try_update("high score", |r| r.write(b, 55)).unwrap();
+/// x.join(dy);
+/// y.join(dx);
+/// assert_eq!(x, y);
+/// assert_eq!(x.get("high score").map(|r| r.get()), Some(55));
+/// ```
+pub trait CausalType: Sized {
+    /// The dot store of the type.
+    type Store: DotStore;
+
+    /// The value holding `causal`.
+    fn from_causal(causal: Causal<Self::Store>) -> Self;
+
+    /// The causal value inside.
+    fn into_causal(self) -> Causal<Self::Store>;
+
+    /// The causal value inside, borrowed.
+    fn as_causal(&self) -> &Causal<Self::Store>;
+}
+
+impl<S: DotStore> CausalType for Causal<S> {
+    type Store = S;
+
+    fn from_causal(causal: Causal<S>) -> Self {
+        causal
+    }
+
+    fn into_causal(self) -> Causal<S> {
+        self
+    }
+
+    fn as_causal(&self) -> &Causal<S> {
+        self
+    }
+}

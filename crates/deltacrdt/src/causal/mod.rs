@@ -21,7 +21,7 @@ pub(crate) use chunk_map::ChunkMap;
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
 pub use dot_map::DotMap;
-pub use kernel::{Causal, DotsExhausted, PartsError};
+pub use kernel::{Causal, CausalType, DotsExhausted, PartsError};
 pub use store::{DotFun, DotSet, DotStore};
 pub(crate) use vec_map::VecMap;
 pub use version::CausalVersion;

@@ -58,6 +58,14 @@ pub mod tag {
     pub const LWW_REGISTER: u8 = 4;
     /// [`MVRegister`](crate::MVRegister).
     pub const MV_REGISTER: u8 = 5;
+    /// [`ORMap`](crate::ORMap) (of any key and value types: nested types carry no tag).
+    pub const ORMAP: u8 = 7;
+    /// [`EWFlag`](crate::EWFlag).
+    pub const EW_FLAG: u8 = 8;
+    /// [`CausalCounter`](crate::CausalCounter).
+    pub const CAUSAL_COUNTER: u8 = 9;
+    /// [`LWWField`](crate::LWWField).
+    pub const LWW_FIELD: u8 = 10;
     /// [`VersionVector`](crate::VersionVector).
     pub const VERSION_VECTOR: u8 = 16;
     /// [`CausalContext`](crate::CausalContext).
@@ -78,6 +86,10 @@ pub fn type_name(tag: u8) -> &'static str {
         tag::ORSET => "ORSet",
         tag::LWW_REGISTER => "LWWRegister",
         tag::MV_REGISTER => "MVRegister",
+        tag::ORMAP => "ORMap",
+        tag::EW_FLAG => "EWFlag",
+        tag::CAUSAL_COUNTER => "CausalCounter",
+        tag::LWW_FIELD => "LWWField",
         tag::VERSION_VECTOR => "VersionVector",
         tag::CAUSAL_CONTEXT => "CausalContext",
         tag::PN_VERSION => "PNVersion",

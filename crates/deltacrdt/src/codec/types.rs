@@ -4,13 +4,14 @@ use alloc::vec::Vec;
 
 use smallvec::SmallVec;
 
+use super::StoreCodec;
 use super::{tag, write_len, write_varint, Binary, Codec, DecodeError, DecodeErrorKind, Reader};
 use crate::causal::seq_set::SeqSet;
-use crate::causal::Causal;
-use crate::causal::VecMap;
+use crate::causal::{Causal, CausalType, VecMap};
 use crate::{
-    CausalContext, CausalVersion, GCounter, LWWRegister, LwwEntry, LwwVersion, MVRegister, ORSet,
-    PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
+    CausalContext, CausalCounter, CausalVersion, EWFlag, GCounter, LWWField, LWWRegister, LwwEntry,
+    LwwVersion, MVRegister, ORMap, ORSet, PNCounter, PNVersion, ReplicaId, Timestamp,
+    VersionVector,
 };
 
 impl Codec for ReplicaId {
@@ -373,4 +374,50 @@ impl<V: Codec + Ord + Clone> Binary for MVRegister<V> {
             + self.siblings().len() * (1 + 3 + core::mem::size_of::<V>());
         to_bytes_sized(self, hint)
     }
+}
+
+/// `Codec` and `Binary` for a causal type: its `Causal<S>` encoding under the type's tag.
+macro_rules! causal_binary {
+    ($([$($g:tt)*] $t:ty => $tag:expr, $wrap:path;)*) => {$(
+        impl<$($g)*> Codec for $t {
+            /// The context, then the store (see [`StoreCodec`](super::StoreCodec)).
+            fn encode(&self, out: &mut Vec<u8>) {
+                self.0.encode(out);
+            }
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                Causal::decode(r).map($wrap)
+            }
+        }
+
+        impl<$($g)*> Binary for $t {
+            const TAG: u8 = $tag;
+        }
+    )*};
+}
+
+causal_binary! {
+    [] EWFlag => tag::EW_FLAG, EWFlag;
+    [] CausalCounter => tag::CAUSAL_COUNTER, CausalCounter;
+    [V: Codec + Ord + Clone] LWWField<V> => tag::LWW_FIELD, LWWField;
+}
+
+impl<K: Codec + Ord + Clone, V: CausalType> Codec for ORMap<K, V>
+where
+    V::Store: StoreCodec,
+{
+    /// The context, then the keys in ascending order, each with its value's store (a
+    /// `DotMap<K, V::Store>`; nested values carry no context and no tag).
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.0.encode(out);
+    }
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Causal::decode(r).map(ORMap)
+    }
+}
+
+impl<K: Codec + Ord + Clone, V: CausalType> Binary for ORMap<K, V>
+where
+    V::Store: StoreCodec,
+{
+    const TAG: u8 = tag::ORMAP;
 }

@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 
 #[cfg(test)]
 use crate::causal::{toggle, LiveDigests};
-use crate::causal::{Causal, DotFun};
+use crate::causal::{Causal, CausalType, DotFun};
 use crate::{
     CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, PartsError, ReplicaId,
 };
@@ -116,11 +116,6 @@ impl<V: Ord + Clone> MVRegister<V> {
         &self.0.context
     }
 
-    /// The register as a causal value: its dot store and context.
-    pub fn as_causal(&self) -> &Causal<DotFun<V>> {
-        &self.0
-    }
-
     /// Builds a register from raw parts, checking that dots are distinct and in `context`.
     ///
     /// # Errors
@@ -147,6 +142,22 @@ impl<V: Ord + Clone> Lattice for MVRegister<V> {
 
     fn is_bottom(&self) -> bool {
         self.0.is_bottom()
+    }
+}
+
+impl<V: Ord + Clone> CausalType for MVRegister<V> {
+    type Store = DotFun<V>;
+
+    fn from_causal(causal: Causal<DotFun<V>>) -> Self {
+        MVRegister(causal)
+    }
+
+    fn into_causal(self) -> Causal<DotFun<V>> {
+        self.0
+    }
+
+    fn as_causal(&self) -> &Causal<DotFun<V>> {
+        &self.0
     }
 }
 

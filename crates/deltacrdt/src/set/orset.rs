@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::fmt;
 
-use crate::causal::{toggle, Causal, ChunkMap, DotMap, DotSet, LiveDigests};
+use crate::causal::{toggle, Causal, CausalType, ChunkMap, DotMap, DotSet, LiveDigests};
 use crate::{
     CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, PartsError, ReplicaId,
 };
@@ -191,12 +191,14 @@ impl<E: Ord + Clone> ORSet<E> {
     #[must_use = "send the delta to the other replicas"]
     pub fn clear(&mut self) -> ORSet<E> {
         let context: CausalContext = self.0.store.index.keys().copied().collect();
-        let delta = ORSet(Causal::from_parts_unchecked(DotMap::default(), context));
         // Joining the delta retires every live dot and adds no event: the same as emptying
-        // the store, which skips the per-element walk of the generic join.
+        // the store, which skips the per-element walk of the generic join (the digests are
+        // toggled, not reset, so that a map holding this set sees exactly what changed).
+        for d in context.dots() {
+            toggle(&mut self.0.live, d.replica, d.seq);
+        }
         self.0.store = DotMap::default();
-        self.0.live = LiveDigests::new();
-        delta
+        ORSet(Causal::from_parts_unchecked(DotMap::default(), context))
     }
 
     /// Whether `element` is in the set.
@@ -235,11 +237,6 @@ impl<E: Ord + Clone> ORSet<E> {
     /// The causal context: every add and remove event this replica has seen.
     pub fn context(&self) -> &CausalContext {
         &self.0.context
-    }
-
-    /// The set as a causal value: its dot store and context.
-    pub fn as_causal(&self) -> &Causal<DotMap<E, DotSet>> {
-        &self.0
     }
 
     /// Number of live dots (equals `len()` unless concurrent adds left several dots on one element).
@@ -310,6 +307,22 @@ impl<E: Ord + Clone> DeltaCrdt for ORSet<E> {
 
     fn dot_collision(&self, other: &Self) -> Option<Dot> {
         self.0.dot_collision(&other.0)
+    }
+}
+
+impl<E: Ord + Clone> CausalType for ORSet<E> {
+    type Store = DotMap<E, DotSet>;
+
+    fn from_causal(causal: Causal<DotMap<E, DotSet>>) -> Self {
+        ORSet(causal)
+    }
+
+    fn into_causal(self) -> Causal<DotMap<E, DotSet>> {
+        self.0
+    }
+
+    fn as_causal(&self) -> &Causal<DotMap<E, DotSet>> {
+        &self.0
     }
 }
 

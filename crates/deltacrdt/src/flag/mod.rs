@@ -1,0 +1,5 @@
+//! Flags: [`EWFlag`], the enable-wins flag.
+
+mod ewflag;
+
+pub use ewflag::EWFlag;
