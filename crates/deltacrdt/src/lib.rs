@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`GCounter`] | grow-only counter |
 //! | [`PNCounter`] | counter that goes up and down |
+//! | [`BoundedCounter`] | counter that never goes below zero: decrements spend local rights, which replicas transfer |
 //! | [`ORSet`] | add-wins observed-remove set |
 //! | [`LWWRegister`] | last-writer-wins register with a [`HybridClock`] |
 //! | [`MVRegister`] | multi-value register (concurrent writes kept as siblings) |
@@ -61,7 +62,9 @@ mod traits;
 
 pub use causal::{CausalContext, CausalVersion, Causality, Dot, ReplicaId, VersionVector};
 pub use codec::{Binary, Codec, DecodeError, DecodeErrorKind};
-pub use counter::{CounterOverflow, GCounter, PNCounter, PNVersion};
+pub use counter::{
+    BoundedCounter, BoundedError, BoundedVersion, CounterOverflow, GCounter, PNCounter, PNVersion,
+};
 pub use register::{
     ClockError, HybridClock, LWWRegister, LwwEntry, LwwVersion, MVRegister, TimeBound, Timestamp,
 };

@@ -29,6 +29,7 @@
 //! assert!(ORSet::<String>::from_bytes(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 
+mod bounded;
 mod error;
 mod primitives;
 mod reader;
@@ -56,6 +57,8 @@ pub mod tag {
     pub const LWW_REGISTER: u8 = 4;
     /// [`MVRegister`](crate::MVRegister).
     pub const MV_REGISTER: u8 = 5;
+    /// [`BoundedCounter`](crate::BoundedCounter).
+    pub const BOUNDED_COUNTER: u8 = 6;
     /// [`VersionVector`](crate::VersionVector).
     pub const VERSION_VECTOR: u8 = 16;
     /// [`CausalContext`](crate::CausalContext).
@@ -66,6 +69,8 @@ pub mod tag {
     pub const LWW_VERSION: u8 = 19;
     /// [`CausalVersion`](crate::CausalVersion).
     pub const CAUSAL_VERSION: u8 = 20;
+    /// [`BoundedVersion`](crate::BoundedVersion).
+    pub const BOUNDED_VERSION: u8 = 21;
 }
 
 /// A readable name for a type tag, for error messages.
@@ -76,11 +81,13 @@ pub fn type_name(tag: u8) -> &'static str {
         tag::ORSET => "ORSet",
         tag::LWW_REGISTER => "LWWRegister",
         tag::MV_REGISTER => "MVRegister",
+        tag::BOUNDED_COUNTER => "BoundedCounter",
         tag::VERSION_VECTOR => "VersionVector",
         tag::CAUSAL_CONTEXT => "CausalContext",
         tag::PN_VERSION => "PNVersion",
         tag::LWW_VERSION => "LwwVersion",
         tag::CAUSAL_VERSION => "CausalVersion",
+        tag::BOUNDED_VERSION => "BoundedVersion",
         _ => "unknown type",
     }
 }
