@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use arbitrary::{Arbitrary, Unstructured};
 use deltacrdt::codec::Binary;
 use deltacrdt::{
-    DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
-    ReplicaId, Timestamp,
+    BoundedCounter, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet,
+    PNCounter, ReplicaId, Timestamp,
 };
 use deltacrdt_fuzz::{convergence, delta_since, sync};
 
@@ -48,6 +48,17 @@ fn decode_seeds() {
     write(&dir, "pncounter", &p.to_bytes());
     write(&dir, "pncounter-delta", &dp.to_bytes());
     write(&dir, "pn-version", &p.version().to_bytes());
+
+    let mut bc = BoundedCounter::new();
+    let _ = bc.inc(a, 100).unwrap();
+    let _ = bc.inc(c, 5).unwrap();
+    let _ = bc.transfer(a, b, 40).unwrap();
+    let _ = bc.transfer(a, c, 300).unwrap_err();
+    let _ = bc.transfer(c, a, 2).unwrap();
+    let dbc = bc.dec(b, 7).unwrap();
+    write(&dir, "bounded-counter", &bc.to_bytes());
+    write(&dir, "bounded-counter-delta", &dbc.to_bytes());
+    write(&dir, "bounded-version", &bc.version().to_bytes());
 
     let mut s: ORSet<String> = ORSet::new();
     s.add(a, "apples".into()).unwrap();
@@ -140,7 +151,7 @@ fn main() {
     decode_seeds();
     structured_seeds::<convergence::Scenario>(
         "convergence",
-        5,
+        6,
         2,
         |s| match s {
             convergence::Scenario::GCounter(_) => (0, "gcounter"),
@@ -148,6 +159,7 @@ fn main() {
             convergence::Scenario::ORSet(_) => (2, "orset"),
             convergence::Scenario::MVRegister(_) => (3, "mvregister"),
             convergence::Scenario::LWWRegister(_) => (4, "lwwregister"),
+            convergence::Scenario::BoundedCounter(_) => (5, "boundedcounter"),
         },
         |s| {
             let steps = match s {
@@ -156,6 +168,7 @@ fn main() {
                 convergence::Scenario::ORSet(v) => v.len(),
                 convergence::Scenario::MVRegister(v) => v.len(),
                 convergence::Scenario::LWWRegister(v) => v.len(),
+                convergence::Scenario::BoundedCounter(v) => v.len(),
             };
             convergence::run(s);
             steps >= 6

@@ -14,8 +14,8 @@ use arbitrary::Arbitrary;
 use deltacrdt::{DeltaCrdt, Lattice};
 
 use crate::model::{
-    bit, Events, GCounterModel, History, LwwModel, Model, MvModel, ORSetModel, PNCounterModel,
-    Record, MAX_EVENTS,
+    bit, BoundedModel, Events, GCounterModel, History, LwwModel, Model, MvModel, ORSetModel,
+    PNCounterModel, Record, MAX_EVENTS,
 };
 use crate::wire::through_wire;
 
@@ -77,6 +77,8 @@ pub enum Scenario {
     MVRegister(Vec<Step<<MvModel as Model>::Op>>),
     /// [`deltacrdt::LWWRegister`].
     LWWRegister(Vec<Step<<LwwModel as Model>::Op>>),
+    /// [`deltacrdt::BoundedCounter`].
+    BoundedCounter(Vec<Step<<BoundedModel as Model>::Op>>),
 }
 
 /// Runs a scenario; panics on any divergence from the model or failure to converge.
@@ -87,6 +89,7 @@ pub fn run(scenario: &Scenario) {
         Scenario::ORSet(s) => drop(Sim::<ORSetModel>::default().run(s)),
         Scenario::MVRegister(s) => drop(Sim::<MvModel>::default().run(s)),
         Scenario::LWWRegister(s) => drop(Sim::<LwwModel>::default().run(s)),
+        Scenario::BoundedCounter(s) => drop(Sim::<BoundedModel>::default().run(s)),
     }
 }
 

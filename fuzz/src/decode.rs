@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use deltacrdt::codec::{peek_type, Binary};
 use deltacrdt::{
-    CausalContext, CausalVersion, DeltaCrdt, GCounter, LWWRegister, LwwVersion, MVRegister, ORSet,
-    PNCounter, PNVersion, VersionVector,
+    BoundedCounter, BoundedVersion, CausalContext, CausalVersion, DeltaCrdt, GCounter, LWWRegister,
+    LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, VersionVector,
 };
 
 use crate::alloc_meter;
@@ -35,8 +35,10 @@ pub fn check(data: &[u8]) {
     check_version::<CausalVersion>(data);
     check_version::<PNVersion>(data);
     check_version::<LwwVersion>(data);
+    check_version::<BoundedVersion>(data);
     check_state::<GCounter>(data);
     check_state::<PNCounter>(data);
+    check_state::<BoundedCounter>(data);
     check_state::<ORSet<u64>>(data);
     check_state::<ORSet<String>>(data);
     check_state::<ORSet<Vec<u8>>>(data);

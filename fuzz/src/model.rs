@@ -6,6 +6,10 @@
 //! that set alone what the replica's state must be:
 //!
 //! - counters: per replica, the latest total it announced; the value is their sum;
+//! - bounded counter: the same for each replica's increments, decrements and transfers to
+//!   each other replica; an operation is refused exactly when the model's rights (or `u64`
+//!   totals) do not allow it; a replica's own rights are never negative, nor is any rights
+//!   or the value in a causally closed view;
 //! - LWW register: the write with the greatest `(timestamp, replica, value)`;
 //! - MV register: the writes that no known write or clear had observed;
 //! - OR-Set: an element's dots are those of its adds that no known add, remove or clear of
@@ -23,9 +27,9 @@ use std::fmt::Debug;
 use arbitrary::Arbitrary;
 use deltacrdt::codec::Binary;
 use deltacrdt::{
-    CausalContext, CausalVersion, DeltaCrdt, Dot, GCounter, HybridClock, LWWRegister, Lattice,
-    LwwEntry, LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, ReplicaId, Timestamp,
-    VersionVector,
+    BoundedCounter, BoundedError, BoundedVersion, CausalContext, CausalVersion, CounterOverflow,
+    DeltaCrdt, Dot, GCounter, HybridClock, LWWRegister, Lattice, LwwEntry, LwwVersion, MVRegister,
+    ORSet, PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
 };
 
 /// A set of events, by index in the [`History`] (so at most [`MAX_EVENTS`]).
@@ -377,6 +381,226 @@ impl Model for PNCounterModel {
     fn store_is_new(delta: &PNCounter, version: &PNVersion) -> bool {
         counter_store_is_new(delta.increments(), &version.inc)
             && counter_store_is_new(delta.decrements(), &version.dec)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bounded counter
+
+/// A [`BoundedCounter`] operation at one replica.
+#[derive(Arbitrary, Debug)]
+pub enum BoundedOp {
+    /// `inc(replica, n)`.
+    Inc(Amount),
+    /// `dec(replica, n)`.
+    Dec(Amount),
+    /// `transfer(replica, to, n)`, `to` modulo 3 (to oneself is refused).
+    Transfer {
+        /// The receiving replica.
+        to: u8,
+        /// The amount.
+        n: Amount,
+    },
+}
+
+/// Which of a replica's own entries an event sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoundedEntry {
+    /// Its total of increments.
+    Inc,
+    /// Its total of decrements.
+    Dec,
+    /// Its total of rights given to replica `.0`.
+    To(usize),
+}
+
+/// A bounded counter event: a replica's new total of one of its own entries.
+#[derive(Debug, Clone, Copy)]
+pub struct BoundedEvent {
+    /// The entry.
+    pub entry: BoundedEntry,
+    /// Its total after the operation.
+    pub total: u64,
+}
+
+/// The latest total of `origin`'s `entry` among the known events.
+fn bounded_total(
+    history: &History<BoundedEvent>,
+    known: Events,
+    origin: usize,
+    entry: BoundedEntry,
+) -> u64 {
+    history
+        .known(known)
+        .filter(|(_, r)| r.origin == origin && r.event.entry == entry)
+        .map(|(_, r)| r.event.total)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The rights of replica `i` that the known events give it.
+fn bounded_rights(history: &History<BoundedEvent>, known: Events, i: usize) -> i128 {
+    let t = |o, e| i128::from(bounded_total(history, known, o, e));
+    let received: i128 = (0..3).map(|j| t(j, BoundedEntry::To(i))).sum();
+    let sent: i128 = (0..3).map(|j| t(i, BoundedEntry::To(j))).sum();
+    t(i, BoundedEntry::Inc) + received - sent - t(i, BoundedEntry::Dec)
+}
+
+/// [`BoundedCounter`] against each replica's latest totals and the rights they imply.
+pub struct BoundedModel;
+
+impl Model for BoundedModel {
+    type State = BoundedCounter;
+    type Version = BoundedVersion;
+    type Op = BoundedOp;
+    type Event = BoundedEvent;
+    type Local = ();
+
+    fn apply(
+        state: &mut BoundedCounter,
+        _: &mut (),
+        at: usize,
+        op: &BoundedOp,
+        history: &History<BoundedEvent>,
+        known: Events,
+    ) -> (BoundedCounter, Vec<BoundedEvent>) {
+        let me = REPLICAS[at];
+        let rights = bounded_rights(history, known, at);
+        assert_eq!(
+            state.local_rights(me),
+            rights,
+            "rights differ from the model"
+        );
+        assert!(rights >= 0, "a replica holds negative rights of its own");
+        // The model's answer: the entry and its new total, or the refusal.
+        let (entry, n) = match *op {
+            BoundedOp::Inc(n) => (BoundedEntry::Inc, n.get()),
+            BoundedOp::Dec(n) => (BoundedEntry::Dec, n.get()),
+            BoundedOp::Transfer { to, n } => (BoundedEntry::To(usize::from(to) % 3), n.get()),
+        };
+        let current = bounded_total(history, known, at, entry);
+        let expected: Result<Option<u64>, BoundedError> = match entry {
+            BoundedEntry::To(to) if to == at => Err(BoundedError::TransferToSelf { replica: me }),
+            _ if n == 0 => Ok(None),
+            BoundedEntry::Dec | BoundedEntry::To(_) if rights < i128::from(n) => {
+                Err(BoundedError::InsufficientRights {
+                    replica: me,
+                    asked: n,
+                    available: u128::try_from(rights).unwrap_or(0),
+                })
+            }
+            _ => current
+                .checked_add(n)
+                .map(Some)
+                .ok_or(BoundedError::Overflow(CounterOverflow {
+                    replica: me,
+                    current,
+                    increment: n,
+                })),
+        };
+        let before = state.clone();
+        let result = match *op {
+            BoundedOp::Inc(_) => state.inc(me, n),
+            BoundedOp::Dec(_) => state.dec(me, n),
+            BoundedOp::Transfer { to, .. } => state.transfer(me, REPLICAS[usize::from(to) % 3], n),
+        };
+        match (result, expected) {
+            (Err(got), Err(want)) => {
+                assert_eq!(got, want, "{op:?} refused with another error");
+                assert_eq!(*state, before, "a refused operation changed the counter");
+                (BoundedCounter::new(), vec![])
+            }
+            (Ok(delta), Ok(None)) => {
+                assert!(
+                    delta.is_empty() && *state == before,
+                    "a zero {op:?} did something"
+                );
+                (delta, vec![])
+            }
+            (Ok(delta), Ok(Some(total))) => {
+                let entries = (
+                    delta.increments().iter().collect::<Vec<_>>(),
+                    delta.decrements().iter().collect::<Vec<_>>(),
+                    delta.transfers().collect::<Vec<_>>(),
+                );
+                let one = vec![(me, total)];
+                let want = match entry {
+                    BoundedEntry::Inc => (one, vec![], vec![]),
+                    BoundedEntry::Dec => (vec![], one, vec![]),
+                    BoundedEntry::To(to) => (vec![], vec![], vec![(me, REPLICAS[to], total)]),
+                };
+                assert_eq!(entries, want, "{op:?}'s delta is not the one new total");
+                assert_eq!(*state, before.joined(&delta), "state != before ⊔ delta");
+                let after = state.local_rights(me);
+                let spent = if entry == BoundedEntry::Inc {
+                    -i128::from(n)
+                } else {
+                    i128::from(n)
+                };
+                assert_eq!(after, rights - spent, "{op:?} moved the rights wrongly");
+                (delta, vec![BoundedEvent { entry, total }])
+            }
+            (got, want) => panic!("{op:?}: got {got:?}, the model says {want:?}"),
+        }
+    }
+
+    fn check(state: &BoundedCounter, history: &History<BoundedEvent>, known: Events, closed: bool) {
+        let (mut incs, mut decs, mut transfers) = (0, 0, 0);
+        for (i, r) in REPLICAS.iter().enumerate() {
+            let inc = bounded_total(history, known, i, BoundedEntry::Inc);
+            let dec = bounded_total(history, known, i, BoundedEntry::Dec);
+            assert_eq!(state.increments().get(*r), inc, "increments of replica {i}");
+            assert_eq!(state.decrements().get(*r), dec, "decrements of replica {i}");
+            incs += usize::from(inc > 0);
+            decs += usize::from(dec > 0);
+            for (j, to) in REPLICAS.iter().enumerate() {
+                let t = bounded_total(history, known, i, BoundedEntry::To(j));
+                assert_eq!(state.transferred(*r, *to), t, "transfers {i} -> {j}");
+                transfers += usize::from(t > 0);
+            }
+            assert_eq!(state.local_rights(*r), bounded_rights(history, known, i));
+        }
+        assert_eq!(
+            (
+                state.increments().len(),
+                state.decrements().len(),
+                state.transfers().len()
+            ),
+            (incs, decs, transfers),
+            "entries beyond the known events"
+        );
+        let rights: i128 = (0..3).map(|i| bounded_rights(history, known, i)).sum();
+        assert_eq!(
+            state.value(),
+            rights,
+            "the value is not the sum of the rights"
+        );
+        if closed {
+            assert!(
+                state.value() >= 0,
+                "a causally closed view is below zero: {state:?}"
+            );
+            for (i, r) in REPLICAS.iter().enumerate() {
+                assert!(
+                    state.local_rights(*r) >= 0,
+                    "a causally closed view gives replica {i} negative rights: {state:?}"
+                );
+            }
+        }
+    }
+
+    fn store_is_new(delta: &BoundedCounter, version: &BoundedVersion) -> bool {
+        delta
+            .increments()
+            .iter()
+            .all(|(r, n)| n > version.increments().get(r))
+            && delta
+                .decrements()
+                .iter()
+                .all(|(r, n)| n > version.decrements().get(r))
+            && delta
+                .transfers()
+                .all(|(f, t, n)| n > version.transferred(f, t))
     }
 }
 

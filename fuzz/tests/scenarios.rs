@@ -4,8 +4,8 @@
 use deltacrdt::{DeltaCrdt, Lattice};
 use deltacrdt_fuzz::convergence::{Sim, Step};
 use deltacrdt_fuzz::model::{
-    Amount, CounterOp, GCounterModel, LwwModel, LwwOp, MvModel, MvOp, ORSetModel, PNCounterModel,
-    PnOp, SetOp, REPLICAS,
+    Amount, BoundedModel, BoundedOp, CounterOp, GCounterModel, LwwModel, LwwOp, MvModel, MvOp,
+    ORSetModel, PNCounterModel, PnOp, SetOp, REPLICAS,
 };
 
 fn op<O>(at: u8, op: O) -> Step<O> {
@@ -113,4 +113,28 @@ fn counters_sum_every_replica_and_refuse_overflow() {
     assert_eq!(p.value(), -16);
     assert!(p.delta_since(&p.version()).is_bottom());
     assert_eq!(p.joined(&p), p);
+}
+
+#[test]
+fn bounded_counter_refuses_an_oversell_until_rights_arrive() {
+    let small = Amount::Small;
+    let steps = vec![
+        op(0, BoundedOp::Inc(small(10))),
+        deliver(0),                      // 0 -> 1: replica 1 sees the stock
+        op(1, BoundedOp::Dec(small(3))), // refused: replica 1 holds no rights
+        op(0, BoundedOp::Transfer { to: 1, n: small(4) }),
+        op(0, BoundedOp::Transfer { to: 0, n: small(1) }), // refused: to itself
+        deliver(1), // the transfer reaches replica 1 (the queue is 0->2, 0->1, 0->2)
+        op(1, BoundedOp::Dec(small(3))), // now within its rights
+        op(0, BoundedOp::Dec(small(6))), // concurrently, all of replica 0's rights
+        op(0, BoundedOp::Dec(small(1))), // refused
+        Step::Drop { msg: 0 },
+        op(2, BoundedOp::Inc(Amount::Any(u64::MAX))),
+        op(2, BoundedOp::Inc(small(1))), // refused: overflow
+    ];
+    let s = Sim::<BoundedModel>::default().run(&steps);
+    assert_eq!(s.value(), i128::from(u64::MAX) + 1);
+    assert_eq!(s.local_rights(REPLICAS[0]), 0);
+    assert_eq!(s.local_rights(REPLICAS[1]), 1);
+    assert_eq!(s.transferred(REPLICAS[0], REPLICAS[1]), 4);
 }

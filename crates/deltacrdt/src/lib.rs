@@ -7,6 +7,7 @@
 //! |---|---|
 //! | [`GCounter`] | grow-only counter |
 //! | [`PNCounter`] | counter that goes up and down |
+//! | [`BoundedCounter`] | counter that never goes below zero: decrements spend local rights, which replicas transfer |
 //! | [`ORSet`] | add-wins observed-remove set |
 //! | [`LWWRegister`] | last-writer-wins register with a [`HybridClock`] |
 //! | [`MVRegister`] | multi-value register (concurrent writes kept as siblings) |
@@ -94,7 +95,10 @@ pub use causal::{
     VersionVector,
 };
 pub use codec::{Binary, Codec, DecodeError, DecodeErrorKind};
-pub use counter::{CausalCounter, CounterOverflow, GCounter, PNCounter, PNVersion};
+pub use counter::{
+    BoundedCounter, BoundedError, BoundedVersion, CausalCounter, CounterOverflow, GCounter,
+    PNCounter, PNVersion,
+};
 pub use flag::EWFlag;
 pub use map::ORMap;
 pub use register::{

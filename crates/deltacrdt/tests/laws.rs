@@ -4,7 +4,8 @@
 mod support;
 
 use deltacrdt::{
-    Binary, CausalContext, Dot, GCounter, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
+    Binary, BoundedCounter, CausalContext, Dot, GCounter, LWWRegister, Lattice, MVRegister, ORSet,
+    PNCounter,
 };
 use quickcheck::TestResult;
 use support::{join_all, run, SplitMix, Step, Subject, REPLICAS};
@@ -27,6 +28,22 @@ impl Minimal for PNCounter {
     fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
         GCounter::only_news(delta.increments(), a.increments(), b.increments())
             && GCounter::only_news(delta.decrements(), a.decrements(), b.decrements())
+    }
+}
+
+impl Minimal for BoundedCounter {
+    fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
+        GCounter::only_news(
+            &GCounter::from_counts(delta.increments().clone()),
+            &GCounter::from_counts(a.increments().clone()),
+            &GCounter::from_counts(b.increments().clone()),
+        ) && GCounter::only_news(
+            &GCounter::from_counts(delta.decrements().clone()),
+            &GCounter::from_counts(a.decrements().clone()),
+            &GCounter::from_counts(b.decrements().clone()),
+        ) && delta
+            .transfers()
+            .all(|(from, to, n)| n > b.transferred(from, to))
     }
 }
 
@@ -452,6 +469,7 @@ macro_rules! laws {
 
 laws!(gcounter, GCounter, 100);
 laws!(pncounter, PNCounter, 100);
+laws!(bounded_counter, BoundedCounter, 100);
 laws!(orset, ORSet<u8>, 200);
 // Larger states, so that joins take the linear-merge path; fewer cases, each is heavier.
 laws!(orset_bulk, ORSet<u16>, 25);

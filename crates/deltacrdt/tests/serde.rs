@@ -44,3 +44,30 @@ fn serde_rejects_invalid_encodings_with_the_decode_error() {
         "{err}"
     );
 }
+
+#[test]
+fn serde_round_trips_a_bounded_counter_and_its_version() {
+    let (a, b) = (ReplicaId(1), ReplicaId(2));
+    let mut c = deltacrdt::BoundedCounter::new();
+    let _ = c.inc(a, 10).unwrap();
+    let _ = c.transfer(a, b, 4).unwrap();
+    let _ = c.dec(a, 1).unwrap();
+    let back: deltacrdt::BoundedCounter =
+        serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+    assert_eq!(back, c);
+    let v = c.version();
+    let back: deltacrdt::BoundedVersion =
+        serde_json::from_str(&serde_json::to_string(&v).unwrap()).unwrap();
+    assert_eq!(back, v);
+    // A transfer to oneself is refused like any invalid encoding.
+    let mut bytes = deltacrdt::BoundedCounter::new().to_bytes();
+    bytes.truncate(bytes.len() - 1);
+    bytes.extend([1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 5]);
+    let err =
+        serde_json::from_str::<deltacrdt::BoundedCounter>(&serde_json::to_string(&bytes).unwrap())
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("transfers rights to itself"),
+        "{err}"
+    );
+}

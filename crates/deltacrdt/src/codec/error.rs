@@ -78,6 +78,8 @@ pub enum DecodeErrorKind {
         /// The shared length read.
         len: u64,
     },
+    /// A transfer of rights from a replica to itself (a bounded counter never holds one).
+    SelfTransfer,
     /// Bytes are left over after the value.
     TrailingBytes {
         /// How many bytes are left.
@@ -138,6 +140,9 @@ impl fmt::Display for DecodeErrorKind {
                 write!(f, "a dot of the store is missing from the causal context")
             }
             DecodeErrorKind::DuplicateDot => write!(f, "the same dot supports two elements"),
+            DecodeErrorKind::SelfTransfer => {
+                write!(f, "a replica transfers rights to itself")
+            }
             DecodeErrorKind::TrailingBytes { count } => {
                 write!(f, "{count} unexpected byte(s) after the value")
             }

@@ -29,6 +29,7 @@
 //! assert!(ORSet::<String>::from_bytes(&bytes[..bytes.len() - 1]).is_err());
 //! ```
 
+mod bounded;
 mod error;
 mod primitives;
 mod reader;
@@ -58,6 +59,8 @@ pub mod tag {
     pub const LWW_REGISTER: u8 = 4;
     /// [`MVRegister`](crate::MVRegister).
     pub const MV_REGISTER: u8 = 5;
+    /// [`BoundedCounter`](crate::BoundedCounter).
+    pub const BOUNDED_COUNTER: u8 = 6;
     /// [`ORMap`](crate::ORMap) (of any key and value types: nested types carry no tag).
     pub const ORMAP: u8 = 7;
     /// [`EWFlag`](crate::EWFlag).
@@ -76,6 +79,8 @@ pub mod tag {
     pub const LWW_VERSION: u8 = 19;
     /// [`CausalVersion`](crate::CausalVersion).
     pub const CAUSAL_VERSION: u8 = 20;
+    /// [`BoundedVersion`](crate::BoundedVersion).
+    pub const BOUNDED_VERSION: u8 = 21;
 }
 
 /// A readable name for a type tag, for error messages.
@@ -86,6 +91,7 @@ pub fn type_name(tag: u8) -> &'static str {
         tag::ORSET => "ORSet",
         tag::LWW_REGISTER => "LWWRegister",
         tag::MV_REGISTER => "MVRegister",
+        tag::BOUNDED_COUNTER => "BoundedCounter",
         tag::ORMAP => "ORMap",
         tag::EW_FLAG => "EWFlag",
         tag::CAUSAL_COUNTER => "CausalCounter",
@@ -95,6 +101,7 @@ pub fn type_name(tag: u8) -> &'static str {
         tag::PN_VERSION => "PNVersion",
         tag::LWW_VERSION => "LwwVersion",
         tag::CAUSAL_VERSION => "CausalVersion",
+        tag::BOUNDED_VERSION => "BoundedVersion",
         _ => "unknown type",
     }
 }

@@ -10,8 +10,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Binary;
 use crate::{
-    CausalContext, CausalVersion, GCounter, LWWRegister, LwwVersion, MVRegister, ORSet, PNCounter,
-    PNVersion, VersionVector,
+    BoundedCounter, BoundedVersion, CausalContext, CausalVersion, GCounter, LWWRegister,
+    LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, VersionVector,
 };
 
 struct BytesVisitor<T>(PhantomData<T>);
@@ -59,6 +59,8 @@ via_bytes!(
     [] CausalContext,
     [] CausalVersion,
     [] LwwVersion,
+    [] BoundedCounter,
+    [] BoundedVersion,
     [E: super::Codec + Ord + Clone] ORSet<E>,
     [V: super::Codec] LWWRegister<V>,
     [V: super::Codec + Ord + Clone] MVRegister<V>,

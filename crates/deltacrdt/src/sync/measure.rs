@@ -1,6 +1,6 @@
 //! Payload units: how much a state or delta holds, counted in irreducible parts.
 
-use crate::{GCounter, LWWRegister, MVRegister, ORSet, PNCounter};
+use crate::{BoundedCounter, GCounter, LWWRegister, MVRegister, ORSet, PNCounter};
 
 /// The size of a state or delta counted in the irreducible parts of its join decomposition:
 /// one counter entry, one dot (a live `(element, dot)` pair or a bare removed dot), one
@@ -53,5 +53,12 @@ impl<V: Ord + Clone> Measure for MVRegister<V> {
 impl<V: Ord + Clone> Measure for LWWRegister<V> {
     fn units(&self) -> u64 {
         u64::from(self.entry().is_some())
+    }
+}
+
+impl Measure for BoundedCounter {
+    /// One per replica total of increments or decrements and one per transfer entry.
+    fn units(&self) -> u64 {
+        (self.increments().len() + self.decrements().len() + self.transfers().len()) as u64
     }
 }

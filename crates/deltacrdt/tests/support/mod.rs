@@ -5,8 +5,8 @@
 use std::fmt::Debug;
 
 use deltacrdt::{
-    Binary, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet, PNCounter,
-    ReplicaId,
+    Binary, BoundedCounter, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister,
+    ORSet, PNCounter, ReplicaId,
 };
 use quickcheck::{Arbitrary, Gen};
 
@@ -57,6 +57,66 @@ impl Subject for PNCounter {
             CounterOp::Inc(n) => self.inc(rid(i), u64::from(*n)).unwrap(),
             CounterOp::Dec(n) => self.dec(rid(i), u64::from(*n)).unwrap(),
         }
+    }
+}
+
+/// Bounded counter operations: increments, decrements and transfers, with amounts small
+/// enough that many decrements and transfers are refused for lack of rights.
+#[derive(Clone, Debug)]
+pub enum BoundedOp {
+    Inc(u8),
+    Dec(u8),
+    /// A transfer to replica `to` (modulo [`REPLICAS`]; to oneself is refused).
+    Transfer {
+        to: usize,
+        n: u8,
+    },
+}
+
+impl Arbitrary for BoundedOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let n = u8::arbitrary(g) % 32;
+        match u8::arbitrary(g) % 3 {
+            0 => BoundedOp::Inc(n),
+            1 => BoundedOp::Dec(n),
+            _ => BoundedOp::Transfer {
+                to: usize::arbitrary(g) % REPLICAS,
+                n,
+            },
+        }
+    }
+
+    fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+        match *self {
+            BoundedOp::Inc(n) => Box::new(n.shrink().map(BoundedOp::Inc)),
+            BoundedOp::Dec(n) => Box::new(n.shrink().map(BoundedOp::Dec)),
+            BoundedOp::Transfer { to, n } => {
+                Box::new(n.shrink().map(move |n| BoundedOp::Transfer { to, n }))
+            }
+        }
+    }
+}
+
+impl BoundedOp {
+    /// Applies the operation at replica `i`: the delta, or the error (which changed nothing).
+    pub fn apply(
+        &self,
+        c: &mut BoundedCounter,
+        i: usize,
+    ) -> Result<BoundedCounter, deltacrdt::BoundedError> {
+        match *self {
+            BoundedOp::Inc(n) => c.inc(rid(i), u64::from(n)),
+            BoundedOp::Dec(n) => c.dec(rid(i), u64::from(n)),
+            BoundedOp::Transfer { to, n } => c.transfer(rid(i), rid(to % REPLICAS), u64::from(n)),
+        }
+    }
+}
+
+impl Subject for BoundedCounter {
+    type Op = BoundedOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &BoundedOp) -> Self {
+        // A refused operation changes nothing: its delta is the empty one.
+        op.apply(self, i).unwrap_or_default()
     }
 }
 
