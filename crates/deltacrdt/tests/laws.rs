@@ -3,9 +3,10 @@
 
 mod support;
 
+use deltacrdt::causal::{CausalType, DotStore};
 use deltacrdt::{
-    Binary, BoundedCounter, CausalContext, Dot, GCounter, LWWRegister, Lattice, MVRegister, ORSet,
-    PNCounter,
+    Binary, BoundedCounter, CausalContext, CausalCounter, Dot, EWFlag, GCounter, LWWField,
+    LWWRegister, Lattice, MVRegister, ORMap, ORSet, PNCounter,
 };
 use quickcheck::TestResult;
 use support::{join_all, run, SplitMix, Step, Subject, REPLICAS};
@@ -123,6 +124,39 @@ impl Minimal for MVRegister<u8> {
         )
     }
 }
+
+/// The live dots of a causal value, at any depth, sorted.
+fn live_dots<T: CausalType>(t: &T) -> Vec<Dot> {
+    let mut v = Vec::new();
+    t.as_causal().store().for_each_dot(&mut |d| v.push(d));
+    v.sort();
+    v
+}
+
+macro_rules! causal_minimal {
+    ($($t:ty),*) => {$(
+        impl Minimal for $t {
+            fn only_news(delta: &Self, a: &Self, b: &Self) -> bool {
+                causal_only_news(
+                    live_dots(delta),
+                    delta.as_causal().context(),
+                    &live_dots(a),
+                    a.as_causal().context(),
+                    &live_dots(b),
+                    b.as_causal().context(),
+                )
+            }
+        }
+    )*};
+}
+causal_minimal!(
+    EWFlag,
+    CausalCounter,
+    LWWField<u8>,
+    ORMap<u8, ORSet<u8>>,
+    ORMap<u8, ORMap<u8, CausalCounter>>,
+    ORMap<u8, MVRegister<u8>>
+);
 
 fn operands<T: Subject>(w: &support::World<T>) -> Vec<T>
 where
@@ -475,3 +509,9 @@ laws!(orset, ORSet<u8>, 200);
 laws!(orset_bulk, ORSet<u16>, 25);
 laws!(lww_register, LWWRegister<u8>, 100);
 laws!(mv_register, MVRegister<u8>, 100);
+laws!(ew_flag, EWFlag, 100);
+laws!(causal_counter, CausalCounter, 100);
+laws!(lww_field, LWWField<u8>, 100);
+laws!(ormap_of_sets, ORMap<u8, ORSet<u8>>, 150);
+laws!(ormap_two_levels, ORMap<u8, ORMap<u8, CausalCounter>>, 150);
+laws!(ormap_of_registers, ORMap<u8, MVRegister<u8>>, 100);

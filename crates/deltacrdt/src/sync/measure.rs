@@ -62,3 +62,28 @@ impl Measure for BoundedCounter {
         (self.increments().len() + self.decrements().len() + self.transfers().len()) as u64
     }
 }
+
+/// Every causal type: every context dot is either live (an entry of the store, at any depth)
+/// or a removed event.
+impl<S: crate::causal::DotStore> Measure for crate::causal::Causal<S> {
+    fn units(&self) -> u64 {
+        self.context().dot_count()
+    }
+}
+
+macro_rules! causal_measure {
+    ($([$($g:tt)*] $t:ty;)*) => {$(
+        impl<$($g)*> Measure for $t {
+            fn units(&self) -> u64 {
+                crate::causal::CausalType::as_causal(self).units()
+            }
+        }
+    )*};
+}
+
+causal_measure! {
+    [K: Ord + Clone, V: crate::causal::CausalType] crate::ORMap<K, V>;
+    [] crate::EWFlag;
+    [] crate::CausalCounter;
+    [V: Ord + Clone] crate::LWWField<V>;
+}

@@ -5,8 +5,8 @@
 use std::fmt::Debug;
 
 use deltacrdt::{
-    Binary, BoundedCounter, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister,
-    ORSet, PNCounter, ReplicaId,
+    Binary, BoundedCounter, CausalCounter, DeltaCrdt, EWFlag, GCounter, HybridClock, LWWField,
+    LWWRegister, Lattice, MVRegister, ORMap, ORSet, PNCounter, ReplicaId,
 };
 use quickcheck::{Arbitrary, Gen};
 
@@ -238,6 +238,141 @@ impl Subject for MVRegister<u8> {
         match op {
             MvOp::Write(v) => self.write(rid(i), *v).unwrap(),
             MvOp::Clear => self.clear(),
+        }
+    }
+}
+
+/// Enable-wins flag operations.
+#[derive(Clone, Debug)]
+pub enum FlagOp {
+    Enable,
+    Disable,
+}
+
+impl Arbitrary for FlagOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if bool::arbitrary(g) {
+            FlagOp::Enable
+        } else {
+            FlagOp::Disable
+        }
+    }
+}
+
+impl Subject for EWFlag {
+    type Op = FlagOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &FlagOp) -> Self {
+        match op {
+            FlagOp::Enable => self.enable(rid(i)).unwrap(),
+            FlagOp::Disable => self.disable(),
+        }
+    }
+}
+
+/// Causal counter operations: changes of either sign, and resets.
+#[derive(Clone, Debug)]
+pub enum CausalCounterOp {
+    Add(i8),
+    Reset,
+}
+
+impl Arbitrary for CausalCounterOp {
+    fn arbitrary(g: &mut Gen) -> Self {
+        if u8::arbitrary(g) % 6 == 0 {
+            CausalCounterOp::Reset
+        } else {
+            CausalCounterOp::Add(i8::arbitrary(g))
+        }
+    }
+}
+
+impl CausalCounterOp {
+    pub fn apply(&self, c: &mut CausalCounter, i: usize) -> CausalCounter {
+        match *self {
+            CausalCounterOp::Add(n) => c.add(rid(i), i64::from(n)).unwrap(),
+            CausalCounterOp::Reset => c.reset(),
+        }
+    }
+}
+
+impl Subject for CausalCounter {
+    type Op = CausalCounterOp;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &CausalCounterOp) -> Self {
+        op.apply(self, i)
+    }
+}
+
+impl Subject for LWWField<u8> {
+    type Op = Write;
+    fn apply(&mut self, i: usize, clock: &mut HybridClock, op: &Write) -> Self {
+        self.set_with_clock(clock, u64::from(op.wall_ms), rid(i), op.value)
+            .unwrap()
+    }
+}
+
+/// Map operations over a few keys whose values are sets: nested updates, key removes, clears.
+#[derive(Clone, Debug)]
+pub enum MapOp<O> {
+    Update(u8, O),
+    Remove(u8),
+    Clear,
+}
+
+impl<O: Arbitrary> Arbitrary for MapOp<O> {
+    fn arbitrary(g: &mut Gen) -> Self {
+        let k = u8::arbitrary(g) % 4;
+        match u8::arbitrary(g) % 12 {
+            0..=7 => MapOp::Update(k, O::arbitrary(g)),
+            8..=10 => MapOp::Remove(k),
+            _ => MapOp::Clear,
+        }
+    }
+
+    fn shrink(&self) -> Box<dyn Iterator<Item = Self>> {
+        match self {
+            MapOp::Update(k, o) => {
+                let k = *k;
+                Box::new(o.shrink().map(move |o| MapOp::Update(k, o)))
+            }
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+}
+
+impl Subject for ORMap<u8, ORSet<u8>> {
+    type Op = MapOp<SetOp>;
+    fn apply(&mut self, i: usize, clock: &mut HybridClock, op: &MapOp<SetOp>) -> Self {
+        match op {
+            MapOp::Update(k, o) => self.update(*k, |s| s.apply(i, clock, o)),
+            MapOp::Remove(k) => self.remove(k),
+            MapOp::Clear => self.clear(),
+        }
+    }
+}
+
+/// Two levels deep: a map of maps of causal counters (a cart of users, SKUs and quantities).
+impl Subject for ORMap<u8, ORMap<u8, CausalCounter>> {
+    type Op = MapOp<MapOp<CausalCounterOp>>;
+    fn apply(&mut self, i: usize, _: &mut HybridClock, op: &MapOp<MapOp<CausalCounterOp>>) -> Self {
+        match op {
+            MapOp::Update(k, inner) => self.update(*k, |m| match inner {
+                MapOp::Update(k2, o) => m.update(*k2, |c| o.apply(c, i)),
+                MapOp::Remove(k2) => m.remove(k2),
+                MapOp::Clear => m.clear(),
+            }),
+            MapOp::Remove(k) => self.remove(k),
+            MapOp::Clear => self.clear(),
+        }
+    }
+}
+
+impl Subject for ORMap<u8, MVRegister<u8>> {
+    type Op = MapOp<MvOp>;
+    fn apply(&mut self, i: usize, clock: &mut HybridClock, op: &MapOp<MvOp>) -> Self {
+        match op {
+            MapOp::Update(k, o) => self.update(*k, |r| r.apply(i, clock, o)),
+            MapOp::Remove(k) => self.remove(k),
+            MapOp::Clear => self.clear(),
         }
     }
 }
