@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use deltacrdt::{
-    Binary, CausalContext, CausalVersion, DeltaCrdt, Dot, GCounter, LWWRegister, Lattice,
-    MVRegister, ORSet, PNCounter, ReplicaId, Timestamp, VersionVector,
+    Binary, BoundedCounter, CausalContext, CausalCounter, CausalVersion, DeltaCrdt, Dot, EWFlag,
+    GCounter, LWWField, LWWRegister, Lattice, MVRegister, ORMap, ORSet, PNCounter, ReplicaId,
+    Timestamp, VersionVector,
 };
 
 const CORPUS: &str = "tests/golden/corpus.txt";
@@ -228,6 +229,60 @@ fn corpus() -> Vec<Entry> {
     let _ = w.write(A, 1).unwrap();
     let _ = w.write(A, 2).unwrap();
     out.push(entry("mv_u64.state", w));
+
+    // The types added with the dot kernel (same format version: new tags only).
+    let mut cart: ORMap<String, ORMap<String, CausalCounter>> = ORMap::new();
+    for (user, sku, n) in [
+        ("alice", "sku-1", 2u32),
+        ("alice", "sku-2", 1),
+        ("bob", "sku-1", 5),
+    ] {
+        let _ = cart
+            .try_update(user.into(), |c| c.try_update(sku.into(), |q| q.inc(A, n)))
+            .unwrap();
+    }
+    let cart_old = cart.clone();
+    let d_line = cart
+        .try_update("bob".into(), |c| {
+            c.try_update("sku-1".into(), |q| q.dec(B, 2))
+        })
+        .unwrap();
+    out.push(entry("ormap_cart.delta.nested", d_line));
+    let d_rm = cart.remove("alice");
+    out.push(entry("ormap_cart.delta.remove", d_rm));
+    out.push(entry("ormap_cart.state", cart.clone()));
+    out.push(entry("ormap_cart.version", cart.version()));
+    out.push(entry(
+        "ormap_cart.delta_since",
+        cart.delta_since(&cart_old.version()),
+    ));
+    let mut tags: ORMap<u64, ORSet<String>> = ORMap::new();
+    let _ = tags.try_update(9, |s| s.add(C, "x".into())).unwrap();
+    let _ = tags.try_update(3, |s| s.add(B, "y".into())).unwrap();
+    out.push(entry("ormap_tags.state", tags));
+    let mut flag = EWFlag::new();
+    let _ = flag.enable(A).unwrap();
+    out.push(entry("ew_flag.enabled", flag.clone()));
+    out.push(entry("ew_flag.delta.disable", flag.disable()));
+    let mut q = CausalCounter::new();
+    let _ = q.inc(A, 3).unwrap();
+    let _ = q.dec(B, 1).unwrap();
+    out.push(entry("causal_counter.state", q.clone()));
+    out.push(entry("causal_counter.delta.reset", q.reset()));
+    let mut note: LWWField<String> = LWWField::new();
+    let _ = note
+        .set(A, ts(1_700_000_000_000, 0), "gift".into())
+        .unwrap();
+    let mut other: LWWField<String> = LWWField::new();
+    let _ = other.set(B, ts(1_700_000_000_001, 0), "no".into()).unwrap();
+    note.join(other);
+    out.push(entry("lww_field.siblings", note));
+    let mut stock = BoundedCounter::new();
+    let _ = stock.inc(A, 10).unwrap();
+    let _ = stock.transfer(A, B, 4).unwrap();
+    let _ = stock.dec(A, 1).unwrap();
+    out.push(entry("bounded_counter.state", stock.clone()));
+    out.push(entry("bounded_counter.version", stock.version()));
 
     out
 }
