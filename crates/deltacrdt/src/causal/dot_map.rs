@@ -165,54 +165,56 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
                 }
             }
         }
-        touched.sort_unstable();
-        touched.dedup();
-        let DotMap { entries, index } = self;
         let mut changed = false;
-        let mut theirs_by_key = other.entries.into_pairs().peekable();
-        let mut touched = touched.into_iter().peekable();
-        loop {
-            let (key, their_store) = match (touched.peek(), theirs_by_key.peek()) {
-                (Some(a), Some((b, _))) if a < b => (
-                    touched.next().unwrap_or_else(|| unreachable!()),
-                    S::default(),
-                ),
-                (Some(a), Some((b, _))) if a == b => {
-                    touched.next();
-                    theirs_by_key.next().unwrap_or_else(|| unreachable!())
-                }
-                (_, Some(_)) => theirs_by_key.next().unwrap_or_else(|| unreachable!()),
-                (Some(_), None) => (
-                    touched.next().unwrap_or_else(|| unreachable!()),
-                    S::default(),
-                ),
-                (None, None) => break,
-            };
-            let mut wrapped = |d: Dot, live: bool| {
-                if live {
-                    index.insert(d, key.clone());
-                } else {
-                    index.remove(&d);
-                }
-                flip(d, live);
-            };
-            match entries.get_mut(&key) {
-                Some(mine) => {
-                    changed |= mine.join(ours, their_store, theirs, &mut wrapped);
-                    if mine.is_empty() {
-                        entries.remove(&key);
-                    }
-                }
-                None => {
-                    let mut mine = S::default();
-                    changed |= mine.join(ours, their_store, theirs, &mut wrapped);
-                    if !mine.is_empty() {
-                        entries.insert(key, mine);
-                    }
-                }
+        // Keys the other side holds are joined below, with their store. The others are joined
+        // with an empty store, which is what the other side holds there; a key listed twice
+        // is joined twice, and the second time changes nothing.
+        for key in touched {
+            if !other.entries.contains_key(&key) {
+                changed |= self.join_key(ours, key, S::default(), theirs, flip);
             }
         }
+        for (key, theirs_here) in other.entries.into_pairs() {
+            changed |= self.join_key(ours, key, theirs_here, theirs, flip);
+        }
         changed
+    }
+
+    /// Joins `their_store` into the store under `key`, keeping the index.
+    fn join_key(
+        &mut self,
+        ours: &CausalContext,
+        key: K,
+        their_store: S,
+        theirs: &CausalContext,
+        flip: &mut impl FnMut(Dot, bool),
+    ) -> bool {
+        let DotMap { entries, index } = self;
+        let mut wrapped = |d: Dot, live: bool| {
+            if live {
+                index.insert(d, key.clone());
+            } else {
+                index.remove(&d);
+            }
+            flip(d, live);
+        };
+        match entries.get_mut(&key) {
+            Some(mine) => {
+                let changed = mine.join(ours, their_store, theirs, &mut wrapped);
+                if mine.is_empty() {
+                    entries.remove(&key);
+                }
+                changed
+            }
+            None => {
+                let mut mine = S::default();
+                let changed = mine.join(ours, their_store, theirs, &mut wrapped);
+                if !mine.is_empty() {
+                    entries.insert(key, mine);
+                }
+                changed
+            }
+        }
     }
 
     /// Join by a linear merge of the two key maps and, separately, of the two dot indexes,
