@@ -25,7 +25,7 @@ use crate::causal::{seq_set::SeqSet, Dot, ReplicaId, VecMap, VersionVector};
 /// assert_eq!(c.cloud().count(), 0);
 /// assert_eq!(c.next_dot(r), Dot::new(r, 4));
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct CausalContext {
     pub(crate) replicas: VecMap<ReplicaId, SeqSet>,
 }

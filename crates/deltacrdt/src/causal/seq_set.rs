@@ -7,7 +7,7 @@ use smallvec::SmallVec;
 /// Runs are sorted, never overlap and never touch (`end + 1 < next.start`), so every set has
 /// exactly one representation; this is what makes the encoding canonical. A set whose first run
 /// starts at 1 is a version-vector entry plus, in the later runs, the dots seen out of order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct SeqSet {
     runs: SmallVec<[(u64, u64); 1]>,
 }

@@ -4,7 +4,7 @@
 use smallvec::SmallVec;
 
 /// A map from `K` to `V`, sorted by key, keys distinct.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct VecMap<K, V> {
     items: SmallVec<[(K, V); 1]>,
 }

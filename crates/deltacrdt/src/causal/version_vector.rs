@@ -39,7 +39,7 @@ pub enum Causality {
 /// assert_eq!(x.get(a), 3);
 /// assert_eq!(x.get(b), 1);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct VersionVector {
     /// Sorted by replica, counts non-zero. A sorted vector, not a tree: lookups are a binary
     /// search, joins a linear merge, and a one-entry delta needs no heap allocation.
@@ -294,6 +294,31 @@ impl FromIterator<(ReplicaId, u64)> for VersionVector {
             }
         }
         VersionVector { entries: out }
+    }
+}
+
+/// The causal order: `a < b` when `b` has seen everything `a` has and more; concurrent
+/// vectors are unordered (`partial_cmp` is `None`, and `<`, `>`, `<=`, `>=` are all false).
+/// There is deliberately no `Ord`: a total order over version vectors would call concurrent
+/// histories ordered.
+///
+/// ```
+/// use deltacrdt::{ReplicaId, VersionVector};
+/// let (a, b) = (ReplicaId(1), ReplicaId(2));
+/// let x: VersionVector = [(a, 5)].into_iter().collect();
+/// let y: VersionVector = [(a, 3), (b, 1)].into_iter().collect();
+/// assert!(!(x > y) && !(x < y)); // concurrent
+/// let z: VersionVector = [(a, 5), (b, 1)].into_iter().collect();
+/// assert!(x < z && y < z);
+/// ```
+impl PartialOrd for VersionVector {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        match self.compare(other) {
+            Causality::Equal => Some(core::cmp::Ordering::Equal),
+            Causality::Before => Some(core::cmp::Ordering::Less),
+            Causality::After => Some(core::cmp::Ordering::Greater),
+            Causality::Concurrent => None,
+        }
     }
 }
 

@@ -4,7 +4,10 @@ use crate::codec::Codec;
 use crate::{ClockError, DeltaCrdt, HybridClock, Lattice, ReplicaId, TimeBound, Timestamp};
 
 /// One write to an [`LWWRegister`]: the value with the timestamp and replica that wrote it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Entries order by the last-writer-wins rule (see [`Ord`] below), which is what `join`
+/// applies.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct LwwEntry<V> {
     /// When the write happened (hybrid logical clock).
     pub timestamp: Timestamp,
@@ -12,6 +15,26 @@ pub struct LwwEntry<V> {
     pub replica: ReplicaId,
     /// What was written.
     pub value: V,
+}
+
+/// The last-writer-wins rule: the greater timestamp wins, then the greater replica id, then
+/// (only for a misbehaving peer that sent two values under one stamp) the greater value. The
+/// register's join keeps the greatest entry, so this order *is* its conflict resolution; it is
+/// written out rather than derived so that reordering the fields cannot change it.
+impl<V: Ord> Ord for LwwEntry<V> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (self.timestamp, self.replica, &self.value).cmp(&(
+            other.timestamp,
+            other.replica,
+            &other.value,
+        ))
+    }
+}
+
+impl<V: Ord> PartialOrd for LwwEntry<V> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// A last-writer-wins register: the write with the greatest `(timestamp, replica)` wins.
@@ -228,6 +251,22 @@ mod tests {
         let mut r = LWWRegister::new();
         let _ = r.set(ReplicaId(replica), Timestamp::from_raw(ts), value);
         r
+    }
+
+    #[test]
+    fn entries_order_by_timestamp_then_replica_then_value() {
+        let e = |t: u64, r: u64, v: u8| LwwEntry {
+            timestamp: Timestamp::from_raw(t),
+            replica: ReplicaId(r),
+            value: v,
+        };
+        // The timestamp decides first, whatever the replica and value.
+        assert!(e(2, 0, 0) > e(1, 9, 9));
+        // Then the replica, whatever the value.
+        assert!(e(1, 2, 0) > e(1, 1, 9));
+        // The value only between entries with the same stamp (a misbehaving peer).
+        assert!(e(1, 1, 2) > e(1, 1, 1));
+        assert_eq!(e(1, 1, 1).cmp(&e(1, 1, 1)), core::cmp::Ordering::Equal);
     }
 
     #[test]
