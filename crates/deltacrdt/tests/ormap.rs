@@ -401,3 +401,28 @@ fn nested_encodings_are_canonical_and_checked() {
     assert_eq!(err.kind, DecodeErrorKind::Zero);
     assert_eq!(err.offset, 2 + context_len + 2);
 }
+
+/// The cart snippet of the README, as written there.
+#[test]
+fn readme_cart_snippet() -> Result<(), DotsExhausted> {
+    let (eu, us) = (ReplicaId(1), ReplicaId(2));
+    let mut x: ORMap<String, ORMap<String, CausalCounter>> = ORMap::new();
+    let _ = x.try_update("alice".into(), |cart| {
+        cart.try_update("sku-1".into(), |q| q.inc(eu, 2))
+    })?;
+    let mut y = x.clone();
+    let dx = x.update("alice".into(), |cart| cart.remove("sku-1"));
+    let dy = y.try_update("alice".into(), |cart| {
+        cart.try_update("sku-1".into(), |q| q.inc(us, 1))
+    })?;
+    x.join(dy);
+    y.join(dx);
+    assert_eq!(x, y);
+    assert_eq!(
+        x.get("alice")
+            .and_then(|c| c.get("sku-1"))
+            .map(|q| q.value()),
+        Some(1)
+    );
+    Ok(())
+}
