@@ -71,3 +71,21 @@ fn serde_round_trips_a_bounded_counter_and_its_version() {
         "{err}"
     );
 }
+
+#[test]
+fn maps_of_nested_values_round_trip_through_json() {
+    use deltacrdt::{CausalCounter, ORMap};
+    let mut cart: ORMap<String, ORMap<String, CausalCounter>> = ORMap::new();
+    let _ = cart
+        .try_update("alice".into(), |c| {
+            c.try_update("sku-1".into(), |q| q.inc(ReplicaId(1), 2))
+        })
+        .unwrap();
+    let json = serde_json::to_string(&cart).unwrap();
+    let back: ORMap<String, ORMap<String, CausalCounter>> = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, cart);
+    // Deserializing validates: a truncated encoding is refused.
+    let bytes = cart.to_bytes();
+    let cut = serde_json::to_string(&bytes[..bytes.len() - 1]).unwrap();
+    assert!(serde_json::from_str::<ORMap<String, ORMap<String, CausalCounter>>>(&cut).is_err());
+}

@@ -9,9 +9,11 @@ use serde::de::{self, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::Binary;
+use crate::causal::CausalType;
 use crate::{
-    BoundedCounter, BoundedVersion, CausalContext, CausalVersion, GCounter, LWWRegister,
-    LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, VersionVector,
+    BoundedCounter, BoundedVersion, CausalContext, CausalCounter, CausalVersion, EWFlag, GCounter,
+    LWWField, LWWRegister, LwwVersion, MVRegister, ORMap, ORSet, PNCounter, PNVersion,
+    VersionVector,
 };
 
 struct BytesVisitor<T>(PhantomData<T>);
@@ -64,4 +66,8 @@ via_bytes!(
     [E: super::Codec + Ord + Clone] ORSet<E>,
     [V: super::Codec] LWWRegister<V>,
     [V: super::Codec + Ord + Clone] MVRegister<V>,
+    [] EWFlag,
+    [] CausalCounter,
+    [V: super::Codec + Ord + Clone] LWWField<V>,
+    [K: super::Codec + Ord + Clone, V: CausalType<Store: super::StoreCodec>] ORMap<K, V>,
 );
