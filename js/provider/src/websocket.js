@@ -42,6 +42,7 @@ import {
  * @property {number} [minBackoffMs]  first reconnect delay bound; default 250
  * @property {number} [maxBackoffMs]  largest reconnect delay bound; default 10000
  * @property {() => number} [random]  for tests; default Math.random
+ * @property {string} [share]  providers of one URL, token and `share` share one connection; default ''
  */
 
 /**
@@ -99,7 +100,7 @@ export class Connection extends Emitter {
    * @param {ProviderOptions} opts
    */
   static get(url, opts) {
-    const key = `${url}\n${opts.token ?? ''}`;
+    const key = `${url}\n${opts.token ?? ''}\n${opts.share ?? ''}`;
     let c = pool.get(key);
     if (!c) {
       c = new Connection(url, key, opts);
@@ -411,7 +412,7 @@ export class WebSocketProvider extends Emitter {
     const id = this.#server;
     const n = id === undefined ? undefined : this.#doc.session.stats().neighbours.find((x) => x.id === id);
     this.#setSynced(
-      !!n && n.messagesReceived > 0 && n.lacking === 0 && n.unacked === 0 && this.serverSaysLacking === 0
+      !!n && n.lacking === 0 && n.unacked === 0 && this.serverSaysLacking === 0
         && this.#doc.persisted,
     );
   }

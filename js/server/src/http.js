@@ -100,6 +100,7 @@ export async function handleHttp(server, req, res) {
     });
     return void res.end();
   }
+  if (p === '/favicon.ico') return void res.writeHead(204).end();
   if (p === '/metrics' && req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' });
     return void res.end(server.metrics.prometheus());
