@@ -21,7 +21,7 @@ import { Emitter } from './emitter.js';
 /** @extends {Emitter<BroadcastEvents>} */
 export class BroadcastChannelProvider extends Emitter {
   #doc;
-  /** @type {BroadcastChannel} */
+  /** @type {InstanceType<typeof BroadcastChannel>} */
   #ch;
   /** @type {import('./doc.js').Transport} */
   #transport;
@@ -43,7 +43,7 @@ export class BroadcastChannelProvider extends Emitter {
       send: (to, bytes) => this.#post({ t: 'sync', from: this.#me, to: to.toString(), bytes }),
     };
     doc.attach(this.#transport);
-    this.#ch.onmessage = (ev) => this.#onMessage(/** @type {BcMessage} */ (ev.data));
+    this.#ch.onmessage = (/** @type {unknown} */ ev) => this.#onMessage(/** @type {BcMessage} */ (/** @type {{ data: unknown }} */ (ev).data));
     this.#post({ t: 'hello', from: this.#me });
     const g = /** @type {any} */ (globalThis);
     if (typeof g.addEventListener === 'function') {

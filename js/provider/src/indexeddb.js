@@ -37,7 +37,7 @@ function committed(tx) {
   });
 }
 
-/** @implements {import('./doc.js').Storage} */
+/** A {@link import('./doc.js').Storage} on IndexedDB. */
 export class IndexedDBStorage {
   /** @type {Promise<IDBDatabase>} */
   #db;
@@ -70,7 +70,7 @@ export class IndexedDBStorage {
   }
 }
 
-/** @implements {import('./doc.js').ReplicaStore} */
+/** A {@link import('./doc.js').ReplicaStore} of one room on IndexedDB. */
 export class IndexedDBReplicaStore {
   #db;
   #room;

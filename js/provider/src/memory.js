@@ -5,7 +5,7 @@
  * @module
  */
 
-/** @implements {import('./doc.js').Storage} */
+/** A {@link import('./doc.js').Storage} in memory. */
 export class MemoryStorage {
   /** @type {Map<string, MemoryReplicaStore>} */
   #rooms = new Map();
@@ -26,7 +26,7 @@ export class MemoryStorage {
   }
 }
 
-/** @implements {import('./doc.js').ReplicaStore} */
+/** A {@link import('./doc.js').ReplicaStore} in memory. */
 export class MemoryReplicaStore {
   /** @type {import('./doc.js').ReplicaMeta | undefined} */
   meta;

@@ -119,7 +119,7 @@ export function decodeFrame(bytes) {
   if (bytes.length < 2) throw new FrameError(`a frame is at least 2 bytes, got ${bytes.length}`);
   const type = bytes[0] ?? 0;
   const len = bytes[1] ?? 0;
-  if (!Object.values(T).includes(type)) throw new FrameError(`unknown frame type ${type}`);
+  if (!(/** @type {number[]} */ (Object.values(T))).includes(type)) throw new FrameError(`unknown frame type ${type}`);
   if (bytes.length < 2 + len) throw new FrameError(`room name of ${len} bytes runs past the end of the frame`);
   if (len > MAX_ROOM_BYTES) throw new FrameError(`room name of ${len} bytes is longer than ${MAX_ROOM_BYTES}`);
   let room = '';

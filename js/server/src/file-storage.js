@@ -114,8 +114,7 @@ export class FileStorage {
 }
 
 /**
- * One room's files.
- * @implements {import('deltacrdt-provider').ReplicaStore}
+ * One room's files (a `ReplicaStore` of `deltacrdt-provider`).
  */
 export class FileReplicaStore {
   #dir;
