@@ -32,7 +32,7 @@ export class BroadcastChannelProvider extends Emitter {
 
   /**
    * @param {string} name  the channel (e.g. the room name)
-   * @param {import('./doc.js').Doc<any>} doc
+   * @param {import('./doc.js').Doc} doc
    */
   constructor(name, doc) {
     super();

@@ -13,7 +13,7 @@ import {
 } from './protocol.js';
 
 /**
- * @typedef {import('./doc.js').Doc<any>} AnyDoc
+ * @typedef {import('./doc.js').Doc} AnyDoc
  * @typedef {'connecting' | 'connected' | 'disconnected' | 'closed'} Status
  */
 
@@ -24,10 +24,10 @@ import {
  * @property {number} readyState
  * @property {(data: Uint8Array) => void} send
  * @property {(code?: number, reason?: string) => void} close
- * @property {((ev: any) => void) | null} onopen
- * @property {((ev: any) => void) | null} onclose
- * @property {((ev: any) => void) | null} onerror
- * @property {((ev: { data: any }) => void) | null} onmessage
+ * @property {((ev: unknown) => void) | null} onopen
+ * @property {((ev: unknown) => void) | null} onclose
+ * @property {((ev: unknown) => void) | null} onerror
+ * @property {((ev: { data: unknown }) => void) | null} onmessage
  */
 
 /**
