@@ -187,6 +187,8 @@ function equal(a, b) {
 }
 
 let connCounter = 0;
+/** Bytes queued on a socket past which session messages to it are dropped. */
+const MAX_BUFFERED = 8 << 20;
 
 /** One client connection. */
 export class Conn {
@@ -230,8 +232,18 @@ export class Conn {
    */
   sendFrame(type, room, payload) {
     if (this.ws.readyState !== 1) return;
+    // A client that does not read must not grow the server's memory: past the bound its
+    // session messages are dropped (the sessions retransmit or catch up later); control
+    // frames still go.
+    if ((type === T.SYNC || type === T.DELTA) && this.ws.bufferedAmount > MAX_BUFFERED) {
+      this.dropped++;
+      return;
+    }
     this.ws.send(encodeFrame(type, room, payload));
   }
+
+  /** Session messages dropped because the client did not read. */
+  dropped = 0;
 
   /**
    * @param {string} room
