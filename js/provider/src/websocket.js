@@ -268,7 +268,7 @@ export class WebSocketProvider extends Emitter {
   /** @type {Array<() => void>} */
   #syncWaiters = [];
   #pullGen = -1;
-  /** The last ERROR frame of this room, if any. */
+  /** The last ERROR frame of this room (undefined until one came). */
   lastError = /** @type {ServerError | undefined} */ (undefined);
 
   /**
