@@ -5,12 +5,13 @@
 // it sees it: client-to-client propagation latency. Per load level: the achieved update rate
 // (what the server applied, from its change counters), p50/p99/max latency, and the CPU time
 // of the server process.
-// Usage: node bench/load.mjs [--levels 250,1000,4000,16000] [--seconds 8] [--rooms 8] [--writers 4]
+// Usage: node bench/load.mjs [--levels 250,...] [--seconds 8] [--rooms 8] [--writers 4] [--processes 2]
 //        writes bench/RESULTS.md and bench/results.json
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn } from 'node:child_process';
 import { WebSocket } from 'ws';
 import { Doc, WebSocketProvider } from 'deltacrdt-provider';
 import { spawnServer, tmpDir, waitFor } from '../test/helpers.mjs';
@@ -38,6 +39,46 @@ const pct = (xs, p) => {
 };
 
 const loadBefore = os.loadavg()[0];
+if (arg('role', '') === 'writer') {
+  // A writer process: --url, --rooms, --writers (per room), --rate (updates/s of this process).
+  const url = arg('url');
+  const rate = Number(arg('rate'));
+  const ws = [];
+  for (let r = 0; r < roomsN; r++) {
+    for (let w = 0; w < writersN; w++) {
+      const doc = new Doc('ORSet', { tickMs: 50 });
+      ws.push({ doc, provider: new WebSocketProvider(url, `bench/${r}`, doc, { WebSocket, share: `w${w}` }) });
+    }
+  }
+  await waitFor(() => ws.every((c) => c.provider.status === 'connected'), 20_000, 'writers joined');
+  process.stdout.write('ready\n');
+  await new Promise((r) => process.stdin.once('data', r));
+  const t0 = performance.now();
+  const prev = new Map();
+  let made = 0;
+  let seq = 0;
+  const tag = `${process.pid}-`;
+  while (performance.now() - t0 < seconds * 1000) {
+    const stepStart = performance.now();
+    const due = Math.floor((rate * (stepStart - t0)) / 1000) - made;
+    for (let i = 0; i < due; i++) {
+      const w = ws[made % ws.length];
+      const x = `${tag}${++seq}`;
+      w.doc.replica.add(x);
+      const p = prev.get(w);
+      if (p) w.doc.replica.remove(p);
+      prev.set(w, x);
+      made++;
+    }
+    await sleep(Math.max(0, 10 - (performance.now() - stepStart)));
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  process.stdout.write(`made ${made} ${elapsed}\n`);
+  await sleep(1000);
+  for (const c of ws) c.provider.destroy();
+  process.exit(0);
+}
+const processes = Number(arg('processes', '2'));
 const data = tmpDir('bench');
 const srv = await spawnServer(['--port', '0', '--data', data, '--no-demo']);
 const url = `ws://127.0.0.1:${srv.port}`;
@@ -48,13 +89,11 @@ const mk = (room, share) => {
 };
 const rooms = [];
 for (let r = 0; r < roomsN; r++) {
-  const writers = [];
-  for (let w = 0; w < writersN; w++) writers.push(mk(r, `w${w}`));
   const probe = mk(r, 'probe');
   const observer = mk(r, 'observer');
-  rooms.push({ writers, probe, observer, pending: new Map(), lat: [] });
+  rooms.push({ probe, observer, pending: new Map(), lat: [] });
 }
-await waitFor(() => rooms.every((r) => [...r.writers, r.probe, r.observer].every((c) => c.provider.status === 'connected')), 20_000, 'clients joined');
+await waitFor(() => rooms.every((r) => [r.probe, r.observer].every((c) => c.provider.status === 'connected')), 20_000, 'clients joined');
 for (const r of rooms) {
   r.observer.doc.replica.onChange(() => {
     if (!r.pending.size) return;
@@ -68,6 +107,26 @@ for (const r of rooms) {
   });
 }
 
+/** Starts the writer processes of one level; resolves once they are connected. */
+async function writerProcesses(target) {
+  const self = fileURLToPath(import.meta.url);
+  const kids = [];
+  for (let i = 0; i < processes; i++) {
+    const child = spawn(process.execPath, [self, '--role', 'writer', '--url', url, '--rooms', String(roomsN),
+      '--writers', String(Math.max(1, Math.round(writersN / processes))), '--rate', String(target / processes),
+      '--seconds', String(seconds)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    const ready = new Promise((resolve) => child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('ready')) resolve();
+    }));
+    const done = new Promise((resolve) => child.on('exit', () => resolve(out)));
+    kids.push({ child, ready, done });
+  }
+  await Promise.all(kids.map((k) => k.ready));
+  return kids;
+}
+
 const stats = async () => (await (await fetch(`http://127.0.0.1:${srv.port}/api/stats`)).json());
 const generations = async () => (await stats()).rooms.reduce((a, r) => a + r.generation, 0);
 const results = [];
@@ -77,53 +136,35 @@ for (const target of levels) {
     r.lat = [];
     r.pending.clear();
   }
-  const writers = rooms.flatMap((r) => r.writers);
-    const prev = new Map();
+  const kids = await writerProcesses(target);
   const g0 = await generations();
   const c0 = cpuOf(srv.child.pid);
-  const cc0 = process.cpuUsage();
+  const k0 = kids.map((k) => cpuOf(k.child.pid));
+  for (const k of kids) k.child.stdin.write('go\n');
   const t0 = performance.now();
-  let made = 0;
   let probes = 0;
-  // 10 ms steps: each writer makes its share of updates per step.
-  let carry = 0;
-  let nextProbe = t0;
   while (performance.now() - t0 < seconds * 1000) {
-    const stepStart = performance.now();
-    // Whatever the timer granularity, make up to the target count so far (round-robin).
-    const due = Math.floor((target * (stepStart - t0)) / 1000) - made;
-    for (let i = 0; i < due; i++) {
-      const w = writers[(made + carry) % writers.length];
-      const x = `x${++seq}`;
-      w.doc.replica.add(x);
-      const p = prev.get(w);
-      if (p) w.doc.replica.remove(p);
-      prev.set(w, x);
-      made++;
+    for (const r of rooms) {
+      const name = `p${++seq}`;
+      r.pending.set(name, performance.now());
+      r.probe.doc.replica.add(name);
+      probes++;
     }
-    if (stepStart >= nextProbe) {
-      nextProbe += 50;
-      for (const r of rooms) {
-        const name = `p${++seq}`;
-        r.pending.set(name, performance.now());
-        r.probe.doc.replica.add(name);
-        probes++;
-      }
-    }
-    const spent = performance.now() - stepStart;
-    await sleep(Math.max(0, 10 - spent));
+    await sleep(50);
   }
   const elapsed = (performance.now() - t0) / 1000;
+  const k1 = kids.map((k) => { try { return cpuOf(k.child.pid); } catch { return NaN; } });
   // Let the tail drain (latencies of the last probes count too), then read the counters.
   await sleep(1500);
   const g1 = await generations();
   const cpu = (cpuOf(srv.child.pid) - c0) / 1000;
-  const cc = process.cpuUsage(cc0);
+  const outs = await Promise.all(kids.map((k) => k.done));
+  const made = outs.reduce((a, o) => a + Number(/made (\d+)/.exec(o)?.[1] ?? 0), 0);
   const lat = rooms.flatMap((r) => r.lat);
   const lost = rooms.reduce((a, r) => a + r.pending.size, 0);
   const row = {
     targetUpdatesPerSec: target,
-    madeUpdatesPerSec: Math.round(made / elapsed),
+    madeUpdatesPerSec: Math.round(made / seconds),
     serverChangesPerSec: Math.round((g1 - g0) / (elapsed + 1.5)),
     probes,
     probesNotSeenWithin1500ms: lost,
@@ -131,12 +172,12 @@ for (const target of levels) {
     p99ms: +pct(lat, 99).toFixed(1),
     maxMs: +Math.max(...lat).toFixed(1),
     serverCpuPct: Math.round((100 * cpu) / (elapsed + 1.5)),
-    clientCpuPct: Math.round((100 * (cc.user + cc.system)) / 1e6 / (elapsed + 1.5)),
+    writerCpuPct: Math.round(k1.reduce((a, c, i) => a + (c - k0[i]), 0) / 10 / elapsed),
   };
   results.push(row);
   console.log(JSON.stringify(row));
 }
-for (const r of rooms) for (const c of [...r.writers, r.probe, r.observer]) c.provider.destroy();
+for (const r of rooms) for (const c of [r.probe, r.observer]) c.provider.destroy();
 await srv.kill('SIGTERM');
 fs.rmSync(data, { recursive: true, force: true });
 
@@ -147,20 +188,21 @@ const md = [
   '',
   `Machine: ${machine}. One server process (file storage: every batch of changes fsynced before`,
   `anything leaves the room), ${roomsN} rooms (ORSet), ${writersN} writers + 1 probe writer + 1 observer per room, each`,
-  'on its own WebSocket; all clients in one Node process beside the server (they share the 2 cores).',
-  `${seconds} s per level. An update is one add (and one remove of the writer's previous element).`,
+  'on its own WebSocket; every process shares the 2 cores.',
+  `${processes} writer processes (the writers of each room split between them), the probes and observers in the`,
+  `bench process. ${seconds} s per level. An update is one add (and one remove of the writer's previous element).`,
   'Latency: a probe element added by one client until another client (another connection) holds it.',
   '`server changes/s`: batches of changes the server applied and persisted (each one fsync); several',
   'updates of a client tick travel in one delta.',
   '',
-  '| target updates/s | made updates/s | server changes/s | p50 ms | p99 ms | max ms | probes unseen | server CPU % | clients CPU % |',
+  '| target updates/s | made updates/s | server changes/s | p50 ms | p99 ms | max ms | probes unseen | server CPU % | writers CPU % |',
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...results.map((r) => `| ${r.targetUpdatesPerSec} | ${r.madeUpdatesPerSec} | ${r.serverChangesPerSec} | ${r.p50ms} | ${r.p99ms} | ${r.maxMs} | ${r.probesNotSeenWithin1500ms}/${r.probes} | ${r.serverCpuPct} | ${r.clientCpuPct} |`),
+  ...results.map((r) => `| ${r.targetUpdatesPerSec} | ${r.madeUpdatesPerSec} | ${r.serverChangesPerSec} | ${r.p50ms} | ${r.p99ms} | ${r.maxMs} | ${r.probesNotSeenWithin1500ms}/${r.probes} | ${r.serverCpuPct} | ${r.writerCpuPct} |`),
   '',
   `Load average (1 min) of the machine: ${loadBefore.toFixed(1)} before the run, ${os.loadavg()[0].toFixed(1)} after (the 2 cores are shared;`,
   'other work on them shows up as latency and CPU noise).',
   '',
-  `Run: \`node js/server/bench/load.mjs --levels ${levels.join(',')} --seconds ${seconds} --rooms ${roomsN} --writers ${writersN}\` (${new Date().toISOString().slice(0, 10)}).`,
+  `Run: \`node js/server/bench/load.mjs --levels ${levels.join(',')} --seconds ${seconds} --rooms ${roomsN} --writers ${writersN} --processes ${processes}\` (${new Date().toISOString().slice(0, 10)}).`,
   '',
 ];
 fs.writeFileSync(path.join(here, 'RESULTS.md'), md.join('\n'));
