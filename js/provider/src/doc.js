@@ -121,7 +121,7 @@ export class Doc extends Emitter {
   #closed = false;
   /** @type {Error | undefined} */
   #failed;
-  /** @type {Array<() => void>} */
+  /** @type {Array<[() => void, (e: Error) => void]>} */
   #idleWaiters = [];
   /** The time (ms) of the latest change; for staleness estimates. */
   lastChangeAt = 0;
@@ -303,13 +303,15 @@ export class Doc extends Emitter {
 
   /**
    * Resolves once every change made so far is persisted and the messages due have been
-   * handed to the transports.
+   * handed to the transports; rejects if the store failed (the doc then sends nothing more)
+   * or the doc is closed.
    * @returns {Promise<void>}
    */
   flush() {
     return new Promise((resolve, reject) => {
       if (this.#failed) return reject(this.#failed);
-      this.#idleWaiters.push(resolve);
+      if (this.#closed) return reject(new Error('Doc.flush: the doc is closed'));
+      this.#idleWaiters.push([resolve, reject]);
       this.#schedule();
     });
   }
@@ -359,7 +361,7 @@ export class Doc extends Emitter {
       do {
         this.#again = false;
         await this.#persist();
-        if (this.#closed) return;
+        if (this.#closed) break;
         // From here to the end of the iteration nothing awaits: the state is durable.
         if (this.#tickDue) {
           this.#tickDue = false;
@@ -372,16 +374,17 @@ export class Doc extends Emitter {
         }
         for (const tr of this.#transports) tr.afterDrain?.();
         this.emit('drained', undefined);
-      } while (this.#again || this.#gen !== this.#persistedGen);
+      } while (!this.#closed && (this.#again || this.#gen !== this.#persistedGen));
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
-      for (const w of waiters) w();
+      for (const [resolve] of waiters) resolve();
     } catch (e) {
-      this.#failed = e instanceof Error ? e : new Error(String(e));
-      this.emit('error', this.#failed);
+      const failed = e instanceof Error ? e : new Error(String(e));
+      this.#failed = failed;
+      this.emit('error', failed);
       const waiters = this.#idleWaiters;
       this.#idleWaiters = [];
-      for (const w of waiters) w();
+      for (const [, reject] of waiters) reject(failed);
     } finally {
       this.#running = false;
     }

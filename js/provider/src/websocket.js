@@ -389,7 +389,7 @@ export class WebSocketProvider extends Emitter {
         this.#doc.mergeDelta(payload);
         // Acknowledge by pulling again once merged (and persisted).
         this.#pullGen = -1;
-        void this.#doc.flush().then(() => this.#pull());
+        void this.#doc.flush().then(() => this.#pull(), () => {});
       } else if (type === T.STATUS) {
         this.serverSaysLacking = decodeStatus(payload);
         this.#afterDrain();

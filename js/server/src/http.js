@@ -212,9 +212,14 @@ async function rooms(server, req, res, name, url) {
       scratch.free();
     }
     room.lastUsed = Date.now();
-    const changed = room.doc.mergeDelta(bytes);
-    await room.doc.flush();
-    if (room.doc.failure) return sendJson(res, 500, { error: 'STORAGE', message: room.doc.failure.message });
+    let changed;
+    try {
+      changed = room.doc.mergeDelta(bytes);
+      await room.doc.flush();
+    } catch (e) {
+      // A store that failed, or a room evicted in between: not acknowledged; retry.
+      return sendJson(res, 503, { error: 'UNAVAILABLE', message: e instanceof Error ? e.message : String(e) });
+    }
     const etag = etagOf(room.doc.session.version());
     server.metrics.httpPosts++;
     return sendJson(res, 200, { changed, etag }, { etag, 'x-deltacrdt-kind': room.doc.kind });

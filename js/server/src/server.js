@@ -262,6 +262,9 @@ export class Server {
   rooms = new Map();
   /** @type {Map<string, Promise<Room>>} */
   #loading = new Map();
+  /** Rooms being evicted: a room is loaded again only once its files are closed. */
+  /** @type {Map<string, Promise<void>>} */
+  #evicting = new Map();
   /** @type {Set<Conn>} */
   conns = new Set();
   /** @type {import('deltacrdt-provider').Storage} */
@@ -339,8 +342,9 @@ export class Server {
     }
     const pending = this.#loading.get(name);
     if (pending) return pending;
-    const store = this.storage.room(name);
     const p = (async () => {
+      await this.#evicting.get(name);
+      const store = this.storage.room(name);
       const rec = await store.load();
       const k = rec?.kind ?? kind;
       if (k === undefined) return undefined;
@@ -387,9 +391,21 @@ export class Server {
   async #evict(r) {
     if (this.rooms.get(r.name) !== r) return;
     this.rooms.delete(r.name);
-    await r.doc.close({ compact: true });
-    /** @type {any} */ (r).store?.close?.();
-    this.evictions++;
+    const done = (async () => {
+      try {
+        await r.doc.close({ compact: true });
+      } catch (e) {
+        this.log(`evict ${r.name}: ${e instanceof Error ? e.message : e}`);
+      }
+      /** @type {any} */ (r).store?.close?.();
+      this.evictions++;
+    })();
+    this.#evicting.set(r.name, done);
+    try {
+      await done;
+    } finally {
+      if (this.#evicting.get(r.name) === done) this.#evicting.delete(r.name);
+    }
   }
 
   /**

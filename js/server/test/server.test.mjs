@@ -227,3 +227,37 @@ test('a Doc persists before it sends: nothing leaves while the store has not con
     await s.close();
   }
 });
+
+test('a room loaded again while its eviction is compacting loses nothing', { timeout: 30_000 }, async () => {
+  const data = tmpDir('evict-race');
+  const s = await startServer({ port: 0, data, limits: { idleRoomMs: 60_000, maxRooms: 1 } });
+  try {
+    const expected = [];
+    for (let i = 0; i < 20; i++) {
+      const room = await s.room('race', 'ORSet');
+      const o = new ORSet();
+      o.add(`before-${i}`);
+      room.doc.mergeDelta(o.takeDelta());
+      expected.push(`before-${i}`);
+      // Evict (compacts) and, at the same time, load the room again and write to it.
+      const evicting = s.evictIdle(true);
+      const again = await s.room('race', 'ORSet');
+      assert.notEqual(again, room);
+      o.add(`after-${i}`);
+      again.doc.mergeDelta(o.takeDelta());
+      await again.doc.flush();
+      expected.push(`after-${i}`);
+      await evicting;
+      o.free();
+    }
+    await s.close();
+    const { FileStorage } = await import('../src/file-storage.js');
+    const rec = await new FileStorage(data).room('race').load();
+    const back = ORSet.fromBytes(Doc.replay('ORSet', rec));
+    for (const x of expected) assert.ok(back.has(x), `${x} survived`);
+    back.free();
+  } finally {
+    await s.close().catch(() => {});
+    fs.rmSync(data, { recursive: true, force: true });
+  }
+});
