@@ -55,6 +55,7 @@ import { Metrics } from './metrics.js';
  * @property {Authorize} [authorize]  default: everyone may read and write
  * @property {Limits} [limits]
  * @property {number} [tickMs]  sync round period of the rooms; default 50
+ * @property {number} [heartbeatMs]  ping period; a connection that missed a pong is closed (default 15000)
  * @property {(msg: string) => void} [log]
  * @property {boolean} [demo]  serve the cart demo at /demo/ (default true)
  */
@@ -220,6 +221,8 @@ export class Conn {
   tokens;
   lastRefill = Date.now();
   refused = 0;
+  /** Answered the last ping (a vanished client is closed at the next heartbeat). */
+  alive = true;
 
   /**
    * @param {import('ws').WebSocket} ws
@@ -298,6 +301,8 @@ export class Server {
   wss;
   /** @type {ReturnType<typeof setInterval> | undefined} */
   #evictTimer;
+  /** @type {ReturnType<typeof setInterval> | undefined} */
+  #heartbeat;
   started = Date.now();
   evictions = 0;
 
@@ -340,6 +345,16 @@ export class Server {
         const a = this.http.address();
         this.port = typeof a === 'object' && a ? a.port : port;
         this.#evictTimer = setInterval(() => void this.evictIdle(), Math.min(5000, Math.max(100, this.limits.idleRoomMs / 4)));
+        this.#heartbeat = setInterval(() => {
+          for (const c of this.conns) {
+            if (!c.alive) {
+              c.ws.terminate();
+              continue;
+            }
+            c.alive = false;
+            c.ws.ping();
+          }
+        }, this.options.heartbeatMs ?? 15_000);
         resolve(this.port);
       });
     });
@@ -437,6 +452,9 @@ export class Server {
     const url = new URL(req.url ?? '/', 'http://x');
     const conn = new Conn(ws, req, url.searchParams.get('token') ?? undefined, this.limits.messagesPerSecond);
     this.conns.add(conn);
+    ws.on('pong', () => {
+      conn.alive = true;
+    });
     ws.on('message', (data, isBinary) => {
       const buf = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? Buffer.from(data) : data;
       this.#onFrame(conn, new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), isBinary);
@@ -607,6 +625,7 @@ export class Server {
   /** Stops accepting, closes every connection, persists and compacts every room. */
   async close() {
     clearInterval(this.#evictTimer);
+    clearInterval(this.#heartbeat);
     for (const c of this.conns) c.ws.terminate();
     await new Promise((r) => this.wss.close(() => r(undefined)));
     await new Promise((r) => this.http.close(() => r(undefined)));

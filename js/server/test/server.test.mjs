@@ -261,3 +261,19 @@ test('a room loaded again while its eviction is compacting loses nothing', { tim
     fs.rmSync(data, { recursive: true, force: true });
   }
 });
+
+test('a client that stops answering pings is dropped and its room can be evicted', { timeout: 20_000 }, async () => {
+  const s = await startServer({ port: 0, heartbeatMs: 100, limits: { idleRoomMs: 100 } });
+  try {
+    const c = await raw(s.port);
+    // ws answers pings automatically; a vanished client does not: stop the automatic pong.
+    c.ws.pong = () => {};
+    c.send(T.JOIN, 'hb', encodeJoin(5n, 'ORSet'));
+    await c.waitFrame(T.JOINED);
+    assert.equal(s.rooms.get('hb').peers.size, 1);
+    await waitFor(() => s.conns.size === 0, 5000, 'the silent connection is closed');
+    await waitFor(() => !s.rooms.has('hb'), 5000, 'its room is evicted');
+  } finally {
+    await s.close();
+  }
+});
