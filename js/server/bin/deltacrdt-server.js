@@ -2,7 +2,8 @@
 // @ts-check
 // deltacrdt-server: the sync server, one command.
 //   npx deltacrdt-server --port 8787 --data ./data [--host 127.0.0.1]
-//                        [--write-token T] [--read-token T] [--idle-room-ms 30000]
+//                        [--write-token T] [--read-token T] [--idle-room-ms 30000] [--max-rooms N]
+//                        [--max-rooms-per-connection 64] [--messages-per-second 1000] [--max-message-bytes N]
 // With --write-token and/or --read-token, clients must present one (?token= or Bearer);
 // without either, everyone may read and write (development).
 import { startServer } from '../src/server.js';
@@ -13,7 +14,9 @@ const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i] ?? '';
   if (a === '--help' || a === '-h') {
-    console.log('usage: deltacrdt-server [--port 8787] [--host 127.0.0.1] [--data DIR] [--write-token T] [--read-token T] [--idle-room-ms MS] [--max-rooms N] [--no-demo]');
+    console.log('usage: deltacrdt-server [--port 8787] [--host 127.0.0.1] [--data DIR] [--write-token T] [--read-token T]\n'
+      + '         [--idle-room-ms 30000] [--max-rooms 10000] [--max-rooms-per-connection 64] [--messages-per-second 1000]\n'
+      + '         [--max-message-bytes 1048576] [--no-demo]');
     process.exit(0);
   }
   if (!a.startsWith('--')) {
@@ -49,7 +52,13 @@ const server = await startServer({
   data: args.data,
   authorize,
   demo: args['no-demo'] === undefined,
-  limits: { idleRoomMs: num('idle-room-ms', 30_000), maxRooms: num('max-rooms', 10_000) },
+  limits: {
+    idleRoomMs: num('idle-room-ms', 30_000),
+    maxRooms: num('max-rooms', 10_000),
+    maxRoomsPerConnection: num('max-rooms-per-connection', 64),
+    messagesPerSecond: num('messages-per-second', 1000),
+    maxMessageBytes: num('max-message-bytes', 1 << 20),
+  },
   log: (m) => console.error(m),
 });
 const where = `http://${args.host ?? '127.0.0.1'}:${server.port}`;

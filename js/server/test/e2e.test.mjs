@@ -20,7 +20,10 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 test('pages and Node clients converge through a lossy proxy, server SIGKILLs, offline reload', { timeout: 150_000 }, async (t) => {
   const data = tmpDir('e2e');
-  const args = (port) => ['--port', String(port), '--data', data, '--write-token', W, '--read-token', R];
+  // The demo opens one PNCounter room per SKU in the cart (until an ORMap holds them): about 200 rooms per
+  // page here, past the default 64 per connection.
+  const args = (port) => ['--port', String(port), '--data', data, '--write-token', W, '--read-token', R,
+    '--max-rooms-per-connection', '1024', '--messages-per-second', '20000'];
   let srv = await spawnServer(args(0));
   const port = srv.port;
   const proxy = await startProxy(port, { seed: 7, drop: 0.2, dup: 0.1 });
@@ -192,12 +195,25 @@ test('pages and Node clients converge through a lossy proxy, server SIGKILLs, of
         if (!same(c.items.doc.replica.values().slice().sort(), expectedItems)) return false;
         if (c.apple.doc.replica.value !== oracle.apple) return false;
       }
+      const snaps = [];
       for (const page of [pageA, pageB]) {
         const snap = await page.evaluate(() => window.cart.snapshot());
         if (!same(snap.items.slice().sort(), expectedItems) || snap.qty.apple !== oracle.apple) return false;
+        // Every SKU a page added has quantity 1 (apple aside), the others 0.
+        for (const sku of expectedItems) {
+          if (sku === 'apple') continue;
+          if (snap.qty[sku] !== (/^p[ab]-/.test(sku) ? 1 : 0)) return false;
+        }
+        snaps.push(JSON.stringify(snap));
       }
+      if (snaps[0] !== snaps[1]) return false;
       return same(reader.doc.replica.values().filter((x) => x !== 'reader-local').sort(), expectedItems);
     }, 60_000, 'every replica converges to the oracle', 200);
+
+    // Once converged, every provider says so.
+    await waitFor(async () => clients.every((c) => c.items.provider.synced && c.apple.provider.synced)
+      && (await pageA.evaluate(() => window.cart.allSynced())) && (await pageB.evaluate(() => window.cart.allSynced())),
+    20_000, 'every provider reports synced', 100);
 
     // The unauthorized client read nothing and changed nothing; the reader's edit stayed local.
     assert.deepEqual(intruder.doc.replica.values(), ['intruder']);
@@ -218,6 +234,8 @@ test('pages and Node clients converge through a lossy proxy, server SIGKILLs, of
     t.diagnostic(`reconnects of client n0: ${clients[0].items.provider.connection.reconnects}`);
     assert.ok(proxy.stats.dropped > 0 && proxy.stats.duplicated > 0, 'the proxy did lose and duplicate messages');
     assert.deepEqual(errors, []);
+    for (const page of [pageA, pageB]) assert.equal(await page.evaluate(() => window.lastServerError ?? null), null);
+    for (const c of clients) assert.deepEqual([...c.items.errors, ...c.apple.errors], []);
     intruder.provider.destroy();
     reader.provider.destroy();
   } finally {
