@@ -46,21 +46,28 @@ const authorize = writeToken === undefined && readToken === undefined
   ? undefined
   : (/** @type {import('../src/server.js').AuthRequest} */ { token }) =>
     token !== undefined && token === writeToken ? 'write' : token !== undefined && token === readToken ? 'read' : 'none';
-const server = await startServer({
-  port: num('port', 8787),
-  host: args.host ?? '127.0.0.1',
-  data: args.data,
-  authorize,
-  demo: args['no-demo'] === undefined,
-  limits: {
-    idleRoomMs: num('idle-room-ms', 30_000),
-    maxRooms: num('max-rooms', 10_000),
-    maxRoomsPerConnection: num('max-rooms-per-connection', 64),
-    messagesPerSecond: num('messages-per-second', 1000),
-    maxMessageBytes: num('max-message-bytes', 1 << 20),
-  },
-  log: (m) => console.error(m),
-});
+/** @type {import('../src/server.js').Server} */
+let server;
+try {
+  server = await startServer({
+    port: num('port', 8787),
+    host: args.host ?? '127.0.0.1',
+    data: args.data,
+    authorize,
+    demo: args['no-demo'] === undefined,
+    limits: {
+      idleRoomMs: num('idle-room-ms', 30_000),
+      maxRooms: num('max-rooms', 10_000),
+      maxRoomsPerConnection: num('max-rooms-per-connection', 64),
+      messagesPerSecond: num('messages-per-second', 1000),
+      maxMessageBytes: num('max-message-bytes', 1 << 20),
+    },
+    log: (m) => console.error(m),
+  });
+} catch (e) {
+  console.error(`deltacrdt-server: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+}
 const where = `http://${args.host ?? '127.0.0.1'}:${server.port}`;
 console.log(`deltacrdt-server listening on ws://${args.host ?? '127.0.0.1'}:${server.port} (data: ${args.data ?? 'memory only'})`);
 console.log(`  cart demo: ${where}/demo/   dashboard: ${where}/dashboard   metrics: ${where}/metrics`);

@@ -5,6 +5,7 @@
  * - `meta.json`: kind, replica id and incarnation of the room's latest run (written to a
  *   temporary file, fsynced, renamed, directory fsynced);
  * - `snapshot.bin`: `DCS1`, crc32:u32le, state bytes; replaced atomically the same way;
+ * - `LOCK` (in the directory itself): the pid of the process using it;
  * - `log.bin`: append-only records `length:u32le crc32:u32le delta`, each fsynced before
  *   `append` returns.
  *
@@ -82,10 +83,37 @@ export function roomDirName(room) {
 export class FileStorage {
   #dir;
 
-  /** @param {string} dir  created if missing */
-  constructor(dir) {
+  /**
+   * @param {string} dir  created if missing
+   * @param {{ lock?: boolean }} [options]  `lock` (default true): refuse a directory that a
+   *   live process (another server) holds, so two servers never write the same files
+   */
+  constructor(dir, options = {}) {
     this.#dir = path.resolve(dir);
     fs.mkdirSync(path.join(this.#dir, 'rooms'), { recursive: true });
+    if (options.lock !== false) this.#lock();
+  }
+
+  #lock() {
+    const file = path.join(this.#dir, 'LOCK');
+    let holder = NaN;
+    try {
+      holder = Number(fs.readFileSync(file, 'utf8').trim());
+    } catch {
+      // No lock yet.
+    }
+    if (Number.isSafeInteger(holder) && holder > 0 && holder !== process.pid) {
+      let alive = false;
+      try {
+        process.kill(holder, 0);
+        alive = true;
+      } catch (e) {
+        alive = /** @type {NodeJS.ErrnoException} */ (e).code === 'EPERM';
+      }
+      if (alive) throw new Error(`${this.#dir} is in use by process ${holder} (its LOCK file); one server per data directory`);
+    }
+    // A holder that died (SIGKILL included) leaves a stale LOCK: take it over.
+    fs.writeFileSync(file, `${process.pid}\n`);
   }
 
   /** The directory. */

@@ -11,7 +11,7 @@ import { ORSet } from 'deltacrdt/sync';
 import { Doc } from 'deltacrdt-provider';
 import { FileStorage, crc32, roomDirName } from '../src/file-storage.js';
 import { tmpDir } from './helpers.mjs';
-import { rng } from './util.mjs';
+import { rng, withTimeout } from './util.mjs';
 
 test('crc32 matches the standard check value', () => {
   assert.equal(crc32(new TextEncoder().encode('123456789')), 0xcbf43926);
@@ -89,17 +89,17 @@ test('a writer SIGKILLed at random moments loses nothing it acknowledged', { tim
         if (m) lastAcked = Math.max(lastAcked, Number(m[1]));
       });
       // Kill at a random moment after the first acknowledgement.
-      await new Promise((r) => {
+      await withTimeout(new Promise((r) => {
         const check = () => (out.includes('acked') ? r() : setTimeout(check, 5));
         check();
-      });
+      }), 15_000, 'the writer acknowledges');
       const waitMs = random() * 300;
       await new Promise((r) => setTimeout(r, waitMs));
       await new Promise((r) => {
         child.once('exit', r);
         child.kill('SIGKILL');
       });
-      const rec = await new FileStorage(dir).room('crash').load();
+      const rec = await new FileStorage(dir, { lock: false }).room('crash').load();
       assert.ok(rec, 'the room exists');
       assert.ok(rec.incarnation > incarnation, 'each run has a greater incarnation');
       incarnation = rec.incarnation;
@@ -108,6 +108,27 @@ test('a writer SIGKILLed at random moments loses nothing it acknowledged', { tim
       o.free();
     }
     assert.ok(lastAcked > 20, `the writer made progress (${lastAcked})`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('one process per data directory: a live holder is refused, a dead one taken over', { timeout: 20_000 }, async () => {
+  const dir = tmpDir('lock');
+  try {
+    const child = spawn(process.execPath, ['-e', `
+      const { FileStorage } = await import(${JSON.stringify(new URL('../src/file-storage.js', import.meta.url).href)});
+      new FileStorage(${JSON.stringify(dir)});
+      console.log('locked');
+      setInterval(() => {}, 1000);
+    `, '--input-type=module'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => child.stdout.once('data', r));
+    assert.throws(() => new FileStorage(dir), /in use by process/);
+    await new Promise((r) => {
+      child.once('exit', r);
+      child.kill('SIGKILL');
+    });
+    assert.doesNotThrow(() => new FileStorage(dir));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
