@@ -159,12 +159,15 @@ impl fmt::Display for Oversell {
     }
 }
 
+/// A cart line as read: SKU, quantity, note.
+pub type LineView = (String, u64, Option<String>);
+
 /// What the story shows, and what it must show.
 pub struct Outcome {
     /// The story as it happened, one line per event.
     pub log: Vec<String>,
-    /// The converged carts: user -> [(sku, quantity, note)].
-    pub carts: Vec<(String, Vec<(String, u64, Option<String>)>)>,
+    /// The converged carts: user -> lines.
+    pub carts: Vec<(String, Vec<LineView>)>,
     /// The converged stock: (sku, value, rights of each region).
     pub stock: Vec<(String, i128, Vec<i128>)>,
     /// The encoded size of the converged carts.
