@@ -4,7 +4,7 @@ use core::fmt;
 
 use deltacrdt::sync::Strategy;
 
-use crate::workload::{CounterIncs, MixedAddRemove, RegisterWrites, SetAdds};
+use crate::workload::{CartEdits, CounterIncs, MixedAddRemove, RegisterWrites, SetAdds};
 use crate::{run, Crash, Faults, Partition, Progress, RunReport, Scenario, Topology};
 
 /// The workloads, selectable at run time.
@@ -18,15 +18,18 @@ pub enum WorkloadKind {
     Register,
     /// [`MixedAddRemove`]: racing adds and removes.
     AddRemove,
+    /// [`CartEdits`]: racing edits of shopping carts in one nested map.
+    Cart,
 }
 
 impl WorkloadKind {
     /// Every workload.
-    pub const ALL: [WorkloadKind; 4] = [
+    pub const ALL: [WorkloadKind; 5] = [
         WorkloadKind::Set,
         WorkloadKind::Counter,
         WorkloadKind::Register,
         WorkloadKind::AddRemove,
+        WorkloadKind::Cart,
     ];
 
     /// Runs `scenario` with this workload.
@@ -36,6 +39,7 @@ impl WorkloadKind {
             WorkloadKind::Counter => run(scenario, CounterIncs::default(), progress),
             WorkloadKind::Register => run(scenario, RegisterWrites::default(), progress),
             WorkloadKind::AddRemove => run(scenario, MixedAddRemove::default(), progress),
+            WorkloadKind::Cart => run(scenario, CartEdits::default(), progress),
         }
     }
 }
@@ -47,6 +51,7 @@ impl fmt::Display for WorkloadKind {
             WorkloadKind::Counter => "counter",
             WorkloadKind::Register => "register",
             WorkloadKind::AddRemove => "add-remove",
+            WorkloadKind::Cart => "cart",
         })
     }
 }

@@ -7,7 +7,8 @@
 //! - [`Topology`]: line, ring, tree, partial mesh with `k` neighbours, full mesh, star;
 //! - [`Faults`]: loss, duplication, reordering (latency jitter), latency, partitions that heal,
 //!   crash and restart from persisted bytes;
-//! - [`Workload`]s: unique set adds, counter increments, register writes, racing adds and removes;
+//! - [`Workload`]s: unique set adds, counter increments, register writes, racing adds and removes,
+//!   racing edits of shopping carts (a nested [`ORMap`](deltacrdt::ORMap));
 //! - strategies: every [`Strategy`](deltacrdt::sync::Strategy) of the session;
 //! - output: [`report::table`], [`report::csv`], [`report::svg`].
 //!

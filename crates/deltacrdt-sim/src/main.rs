@@ -113,7 +113,7 @@ fn main() -> ExitCode {
         );
         println!("\nstrategy bp-rr, live:");
         let mut reports = vec![WorkloadKind::Set.run(&s, &mut print_progress)];
-        println!("\nsame scenario, every strategy:");
+        println!("\nsame scenario, every strategy (then the cart workload: one edit of user -> SKU -> quantity per replica per round):");
         for strategy in Strategy::ALL {
             if strategy != Strategy::BpRr {
                 reports.push(
@@ -122,6 +122,12 @@ fn main() -> ExitCode {
             }
         }
         reports.sort_by_key(|r| Strategy::ALL.iter().position(|s| *s == r.strategy));
+        // The case study's carts in the same scenario: racing adds, quantity changes and
+        // removes of one nested map (see `workload::CartEdits`).
+        for strategy in Strategy::ALL {
+            reports
+                .push(WorkloadKind::Cart.run(&default_scenario(strategy, args.seed), &mut |_| {}));
+        }
         (
             "default scenario (lossy partitioned mesh): transmission relative to BP+RR",
             reports,

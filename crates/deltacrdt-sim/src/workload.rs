@@ -5,7 +5,8 @@ use std::fmt::Debug;
 
 use deltacrdt::sync::Measure;
 use deltacrdt::{
-    Binary, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, ORSet, ReplicaId, Timestamp,
+    Binary, CausalCounter, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, ORMap, ORSet,
+    ReplicaId, Timestamp,
 };
 
 use crate::SplitMix64;
@@ -239,6 +240,90 @@ impl Workload for MixedAddRemove {
                 "set has seen {} add events, {} were made",
                 s.context().dot_count(),
                 self.adds
+            ))
+        }
+    }
+}
+
+/// The shopping carts of the case study as one document: user -> SKU -> quantity.
+pub type Carts = ORMap<u32, ORMap<u32, CausalCounter>>;
+
+/// Replicas edit one cart document: each update adds units to a line (45%), changes a line's
+/// quantity by one (25%), removes a line (22%) or checks out (removes) a whole cart (8%), on
+/// a small pool of users and SKUs so that edits of one line race across replicas (a change
+/// concurrent with a remove survives with only what the remove had not seen).
+#[derive(Clone, Debug)]
+pub struct CartEdits {
+    users: u32,
+    skus: u32,
+    changes: u64,
+}
+
+impl CartEdits {
+    /// Carts of `users` users over `skus` SKUs.
+    pub fn new(users: u32, skus: u32) -> Self {
+        CartEdits {
+            users: users.max(1),
+            skus: skus.max(1),
+            changes: 0,
+        }
+    }
+}
+
+impl Default for CartEdits {
+    fn default() -> Self {
+        CartEdits::new(4, 6)
+    }
+}
+
+impl Workload for CartEdits {
+    type State = Carts;
+
+    fn name(&self) -> &'static str {
+        "cart"
+    }
+
+    fn update(
+        &mut self,
+        _: usize,
+        replica: ReplicaId,
+        _: u64,
+        s: &mut Carts,
+        rng: &mut SplitMix64,
+    ) -> Carts {
+        let user = rng.below(u64::from(self.users)) as u32;
+        let sku = rng.below(u64::from(self.skus)) as u32;
+        let pick = rng.below(100);
+        // The line's quantity here, if the line is present.
+        let quantity = s
+            .store(&user)
+            .and_then(|cart| cart.get(&sku))
+            .map(|line| line.iter().map(|(_, n)| i128::from(*n)).sum::<i128>());
+        let amount: i64 = match (quantity, pick) {
+            (Some(q), 45..=69) if q > 1 && rng.chance(0.5) => -1,
+            (Some(_), 45..=69) => 1,
+            (Some(_), 70..=91) => return s.update(user, |cart| cart.remove(&sku)),
+            (Some(_), 92..) => return s.remove(&user),
+            _ => 1 + rng.below(3) as i64,
+        };
+        self.changes += 1;
+        s.try_update(user, |cart| {
+            cart.try_update(sku, |line| line.add(replica, amount))
+        })
+        .expect("a simulation never exhausts 2^64 dots")
+    }
+
+    fn check(&self, s: &Carts) -> Result<(), String> {
+        // Each quantity change makes exactly one dot and removes make none: every change made
+        // anywhere must be a seen event here. (The engine also checks equality with the join
+        // of all deltas, which settles which lines survive and with what quantity.)
+        if s.context().dot_count() == self.changes {
+            Ok(())
+        } else {
+            Err(format!(
+                "carts have seen {} quantity changes, {} were made",
+                s.context().dot_count(),
+                self.changes
             ))
         }
     }

@@ -88,11 +88,12 @@ const TOPOLOGIES: [Topology; 6] = [
 fn every_fault_strategy_and_workload_converges_and_loses_nothing() {
     let nodes = 6;
     let mut runs = 0;
+    let mut covered = std::collections::BTreeSet::new();
     for seed in 0..10u64 {
         for (fault_name, faults) in fault_types(nodes) {
             for (k, strategy) in Strategy::ALL.into_iter().enumerate() {
                 // Rotate workloads and topologies over the grid so each seed covers them all.
-                let workload = WorkloadKind::ALL[(seed as usize + k) % 4];
+                let workload = WorkloadKind::ALL[(seed as usize + k) % WorkloadKind::ALL.len()];
                 let topology = TOPOLOGIES[(seed as usize * 7 + k) % TOPOLOGIES.len()];
                 let scenario = Scenario {
                     nodes,
@@ -116,10 +117,16 @@ fn every_fault_strategy_and_workload_converges_and_loses_nothing() {
                     r.refused
                 );
                 runs += 1;
+                covered.insert((workload.to_string(), fault_name, strategy.name()));
             }
         }
     }
     assert_eq!(runs, 10 * 8 * 6);
+    // Every workload met every fault type under every strategy.
+    assert_eq!(
+        covered.len(),
+        WorkloadKind::ALL.len() * 8 * Strategy::ALL.len()
+    );
 }
 
 #[test]
