@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use arbitrary::{Arbitrary, Unstructured};
 use deltacrdt::codec::Binary;
 use deltacrdt::{
-    BoundedCounter, DeltaCrdt, GCounter, HybridClock, LWWRegister, Lattice, MVRegister, ORSet,
-    PNCounter, ReplicaId, Timestamp,
+    BoundedCounter, CausalCounter, DeltaCrdt, EWFlag, GCounter, HybridClock, LWWField, LWWRegister,
+    Lattice, MVRegister, ORMap, ORSet, PNCounter, ReplicaId, Timestamp,
 };
 use deltacrdt_fuzz::{convergence, delta_since, sync};
 
@@ -34,6 +34,38 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) {
 fn decode_seeds() {
     let dir = corpus_dir("decode");
     let (a, b, c) = (ReplicaId(1), ReplicaId(2), ReplicaId(u64::MAX));
+
+    // The types of the dot kernel: maps nested two levels, flags, causal counters, LWW fields.
+    let mut cart: ORMap<u64, CausalCounter> = ORMap::new();
+    for k in 0..20u64 {
+        let _ = cart.try_update(k, |q| q.inc(a, 1)).unwrap();
+    }
+    let _ = cart.remove(&3);
+    let dcart = cart.try_update(7, |q| q.dec(b, 2)).unwrap();
+    write(&dir, "ormap-counters", &cart.to_bytes());
+    write(&dir, "ormap-counters-delta", &dcart.to_bytes());
+    write(&dir, "ormap-version", &cart.version().to_bytes());
+    let mut tags: ORMap<String, ORSet<String>> = ORMap::new();
+    for (k, e) in [("doc-1", "draft"), ("doc-1", "review"), ("doc-2", "draft")] {
+        let _ = tags.try_update(k.into(), |s| s.add(c, e.into())).unwrap();
+    }
+    write(&dir, "ormap-sets", &tags.to_bytes());
+    let mut deep: ORMap<u8, ORMap<String, LWWField<String>>> = ORMap::new();
+    let _ = deep
+        .try_update(1, |m| {
+            m.try_update("note".into(), |f| {
+                f.set(a, Timestamp::new(1_000, 0), "gift".into())
+            })
+        })
+        .unwrap();
+    write(&dir, "ormap-deep", &deep.to_bytes());
+    let mut flag = EWFlag::new();
+    let _ = flag.enable(b).unwrap();
+    write(&dir, "ew-flag", &flag.to_bytes());
+    let mut q = CausalCounter::new();
+    let _ = q.inc(a, 5).unwrap();
+    let _ = q.dec(c, 1).unwrap();
+    write(&dir, "causal-counter", &q.to_bytes());
 
     let mut g = GCounter::new();
     let dg = g.inc(a, 3).unwrap();
@@ -151,7 +183,7 @@ fn main() {
     decode_seeds();
     structured_seeds::<convergence::Scenario>(
         "convergence",
-        6,
+        7,
         2,
         |s| match s {
             convergence::Scenario::GCounter(_) => (0, "gcounter"),
@@ -160,6 +192,7 @@ fn main() {
             convergence::Scenario::MVRegister(_) => (3, "mvregister"),
             convergence::Scenario::LWWRegister(_) => (4, "lwwregister"),
             convergence::Scenario::BoundedCounter(_) => (5, "boundedcounter"),
+            convergence::Scenario::ORMap(_) => (6, "ormap"),
         },
         |s| {
             let steps = match s {
@@ -169,6 +202,7 @@ fn main() {
                 convergence::Scenario::MVRegister(v) => v.len(),
                 convergence::Scenario::LWWRegister(v) => v.len(),
                 convergence::Scenario::BoundedCounter(v) => v.len(),
+                convergence::Scenario::ORMap(v) => v.len(),
             };
             convergence::run(s);
             steps >= 6

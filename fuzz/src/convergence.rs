@@ -14,8 +14,8 @@ use arbitrary::Arbitrary;
 use deltacrdt::{DeltaCrdt, Lattice};
 
 use crate::model::{
-    bit, BoundedModel, Events, GCounterModel, History, LwwModel, Model, MvModel, ORSetModel,
-    PNCounterModel, Record, MAX_EVENTS,
+    bit, BoundedModel, Events, GCounterModel, History, LwwModel, MapModel, Model, MvModel,
+    ORSetModel, PNCounterModel, Record, MAX_EVENTS,
 };
 use crate::wire::through_wire;
 
@@ -79,6 +79,8 @@ pub enum Scenario {
     LWWRegister(Vec<Step<<LwwModel as Model>::Op>>),
     /// [`deltacrdt::BoundedCounter`].
     BoundedCounter(Vec<Step<<BoundedModel as Model>::Op>>),
+    /// [`deltacrdt::ORMap`] of [`deltacrdt::CausalCounter`]s.
+    ORMap(Vec<Step<<MapModel as Model>::Op>>),
 }
 
 /// Runs a scenario; panics on any divergence from the model or failure to converge.
@@ -90,6 +92,7 @@ pub fn run(scenario: &Scenario) {
         Scenario::MVRegister(s) => drop(Sim::<MvModel>::default().run(s)),
         Scenario::LWWRegister(s) => drop(Sim::<LwwModel>::default().run(s)),
         Scenario::BoundedCounter(s) => drop(Sim::<BoundedModel>::default().run(s)),
+        Scenario::ORMap(s) => drop(Sim::<MapModel>::default().run(s)),
     }
 }
 

@@ -11,14 +11,15 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use deltacrdt::codec::{peek_type, Binary};
 use deltacrdt::{
-    BoundedCounter, BoundedVersion, CausalContext, CausalVersion, DeltaCrdt, GCounter, LWWRegister,
-    LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, VersionVector,
+    BoundedCounter, BoundedVersion, CausalContext, CausalCounter, CausalVersion, DeltaCrdt, EWFlag,
+    GCounter, LWWField, LWWRegister, LwwVersion, MVRegister, ORMap, ORSet, PNCounter, PNVersion,
+    VersionVector,
 };
 
 use crate::alloc_meter;
 
 /// Heap bytes a decode may hold per input byte. The densest encodings (an `ORSet` entry in
-/// 4 bytes) become an element map entry, a dot index entry and B-tree node overhead.
+/// 4 bytes) become an element map entry, a dot index entry and the slack of their chunks.
 pub const ALLOC_PER_INPUT_BYTE: usize = 128;
 /// Heap bytes a decode may hold whatever the input (first B-tree nodes and vectors).
 pub const ALLOC_SLACK: usize = 16 * 1024;
@@ -48,6 +49,14 @@ pub fn check(data: &[u8]) {
     check_state::<MVRegister<u32>>(data);
     check_state::<MVRegister<String>>(data);
     check_state::<MVRegister<(bool, i32)>>(data);
+    check_state::<EWFlag>(data);
+    check_state::<CausalCounter>(data);
+    check_state::<LWWField<String>>(data);
+    check_state::<ORMap<u64, CausalCounter>>(data);
+    check_state::<ORMap<String, ORSet<String>>>(data);
+    check_state::<ORMap<u8, MVRegister<u32>>>(data);
+    check_state::<ORMap<u8, ORMap<String, LWWField<String>>>>(data);
+    check_state::<ORMap<Vec<u8>, EWFlag>>(data);
 }
 
 /// Decodes `data` as `T` with the allocation and canonicity checks.

@@ -13,7 +13,9 @@
 //! - LWW register: the write with the greatest `(timestamp, replica, value)`;
 //! - MV register: the writes that no known write or clear had observed;
 //! - OR-Set: an element's dots are those of its adds that no known add, remove or clear of
-//!   that element had observed; the element is present iff it has a dot (add wins).
+//!   that element had observed; the element is present iff it has a dot (add wins);
+//! - OR-Map of causal counters: a key's changes are those that no known remove, reset or clear
+//!   of that key had observed; the key is present iff it has one (update wins).
 //!
 //! Counters and the LWW register are checked after every step. The causal types (OR-Set,
 //! MV register) are checked exactly when the knowledge is causally closed (every event's
@@ -27,9 +29,10 @@ use std::fmt::Debug;
 use arbitrary::Arbitrary;
 use deltacrdt::codec::Binary;
 use deltacrdt::{
-    BoundedCounter, BoundedError, BoundedVersion, CausalContext, CausalVersion, CounterOverflow,
-    DeltaCrdt, Dot, GCounter, HybridClock, LWWRegister, Lattice, LwwEntry, LwwVersion, MVRegister,
-    ORSet, PNCounter, PNVersion, ReplicaId, Timestamp, VersionVector,
+    BoundedCounter, BoundedError, BoundedVersion, CausalContext, CausalCounter, CausalVersion,
+    CounterOverflow, DeltaCrdt, Dot, GCounter, HybridClock, LWWRegister, Lattice, LwwEntry,
+    LwwVersion, MVRegister, ORMap, ORSet, PNCounter, PNVersion, ReplicaId, Timestamp,
+    VersionVector,
 };
 
 /// A set of events, by index in the [`History`] (so at most [`MAX_EVENTS`]).
@@ -1019,6 +1022,174 @@ impl Model for ORSetModel {
                 .iter()
                 .all(|d| !version.context().contains(*d))
         })
+    }
+
+    fn weaken(version: &CausalVersion) -> Option<CausalVersion> {
+        weaken_causal(version)
+    }
+}
+
+/// Keys of the [`ORMap`] model.
+pub const KEYS: u8 = 4;
+
+/// An operation on an `ORMap<u8, CausalCounter>` (a cart: SKU -> quantity) on keys
+/// `0..KEYS`.
+#[derive(Arbitrary, Debug)]
+pub enum MapOp {
+    /// `try_update(k, |q| q.add(replica, n))`.
+    Change(u8, i8),
+    /// `remove(&k)`.
+    Remove(u8),
+    /// `update(k, |q| q.reset())`: a nested reset, the same as a remove for the key.
+    Reset(u8),
+    /// `clear()`.
+    Clear,
+}
+
+/// An [`ORMap`] event.
+#[derive(Debug, Clone)]
+pub enum MapEvent {
+    /// A change of a key's counter by an amount, and the dot it got.
+    Change(u8, i64, Dot),
+    /// A remove (or nested reset) of a key.
+    Remove(u8),
+    /// A clear.
+    Clear,
+}
+
+impl MapEvent {
+    /// Whether the event retires the changes of `k` it observed.
+    fn resets(&self, k: u8) -> bool {
+        match *self {
+            MapEvent::Change(..) => false,
+            MapEvent::Remove(x) => x == k,
+            MapEvent::Clear => true,
+        }
+    }
+}
+
+/// [`ORMap`] of [`CausalCounter`]s against "a key's counter is the sum of its changes that no
+/// known remove, reset or clear observed; the key is present iff it has one" (an update
+/// concurrent with a remove survives with only what the remove had not seen).
+pub struct MapModel;
+
+impl Model for MapModel {
+    type State = ORMap<u8, CausalCounter>;
+    type Version = CausalVersion;
+    type Op = MapOp;
+    type Event = MapEvent;
+    type Local = ();
+
+    fn apply(
+        state: &mut ORMap<u8, CausalCounter>,
+        _: &mut (),
+        at: usize,
+        op: &MapOp,
+        history: &History<MapEvent>,
+        _: Events,
+    ) -> (ORMap<u8, CausalCounter>, Vec<MapEvent>) {
+        let key = |k: u8| k % KEYS;
+        match *op {
+            MapOp::Change(k, n) => {
+                let k = key(k);
+                let before = state.get(&k).map_or(0, |q| q.value());
+                let delta = state
+                    .try_update(k, |q| q.add(REPLICAS[at], i64::from(n)))
+                    .expect("few dots used");
+                let after = state.get(&k).map_or(0, |q| q.value());
+                assert_eq!(after, before + i128::from(n), "a change adds its amount");
+                if n == 0 {
+                    assert!(delta.is_bottom(), "a zero change ships nothing");
+                    return (delta, vec![]);
+                }
+                let dot = next_dot(history, at, |e| matches!(e, MapEvent::Change(..)));
+                let expected = [(dot, i64::from(n))];
+                let got: Vec<(Dot, i64)> = delta
+                    .store(&k)
+                    .map(|s| s.iter().map(|(d, v)| (d, *v)).collect())
+                    .unwrap_or_default();
+                assert_eq!(got, expected, "a change's delta holds only the change");
+                assert_eq!(delta.len(), 1);
+                (delta, vec![MapEvent::Change(k, i64::from(n), dot)])
+            }
+            MapOp::Remove(k) => {
+                let k = key(k);
+                let delta = state.remove(&k);
+                assert!(!state.contains_key(&k) && delta.is_empty());
+                (delta, vec![MapEvent::Remove(k)])
+            }
+            MapOp::Reset(k) => {
+                let k = key(k);
+                let delta = state.update(k, |q| q.reset());
+                assert!(!state.contains_key(&k) && delta.is_empty());
+                (delta, vec![MapEvent::Remove(k)])
+            }
+            MapOp::Clear => {
+                let delta = state.clear();
+                assert!(state.is_empty() && delta.is_empty());
+                (delta, vec![MapEvent::Clear])
+            }
+        }
+    }
+
+    fn check(
+        state: &ORMap<u8, CausalCounter>,
+        history: &History<MapEvent>,
+        known: Events,
+        closed: bool,
+    ) {
+        let changes: BTreeMap<Dot, (u8, i64)> = history
+            .known(known)
+            .filter_map(|(_, r)| match r.event {
+                MapEvent::Change(k, n, d) => Some((d, (k, n))),
+                _ => None,
+            })
+            .collect();
+        for (k, store) in state.entries() {
+            assert!(!store.is_empty(), "key {k} present with no change");
+            for (d, n) in store.iter() {
+                assert_eq!(
+                    changes.get(&d),
+                    Some(&(*k, *n)),
+                    "live dot {d} of key {k} is no known change"
+                );
+            }
+        }
+        if !closed {
+            return;
+        }
+        let mut expected: BTreeMap<u8, Vec<(Dot, i64)>> = BTreeMap::new();
+        for (i, r) in history.known(known) {
+            if let MapEvent::Change(k, n, d) = r.event {
+                if !overwritten(history, known, i, |o| o.resets(k)) {
+                    expected.entry(k).or_default().push((d, n));
+                }
+            }
+        }
+        for k in 0..KEYS {
+            let mut want = expected.get(&k).cloned().unwrap_or_default();
+            want.sort();
+            let got: Vec<(Dot, i64)> = state
+                .store(&k)
+                .map(|s| s.iter().map(|(d, v)| (d, *v)).collect())
+                .unwrap_or_default();
+            assert_eq!(got, want, "changes of key {k} differ from the model");
+            let sum: i128 = want.iter().map(|(_, n)| i128::from(*n)).sum();
+            assert_eq!(state.get(&k).map_or(0, |q| q.value()), sum);
+        }
+        assert_eq!(state.len(), expected.len());
+        let context: CausalContext = changes.keys().copied().collect();
+        assert_eq!(
+            state.context(),
+            &context,
+            "context differs from the known changes"
+        );
+    }
+
+    fn store_is_new(delta: &ORMap<u8, CausalCounter>, version: &CausalVersion) -> bool {
+        delta
+            .entries()
+            .all(|(_, s)| s.iter().all(|(d, _)| !version.context().contains(d)))
     }
 
     fn weaken(version: &CausalVersion) -> Option<CausalVersion> {
