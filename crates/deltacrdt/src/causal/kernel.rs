@@ -426,3 +426,61 @@ impl<S: DotStore> CausalType for Causal<S> {
         self
     }
 }
+
+/// Implements [`CausalType`], [`Lattice`] and [`DeltaCrdt`] for a tuple struct over
+/// `Causal<store>` by delegating to the wrapper: a causal type is its store plus its
+/// mutators, and this line. `causal_type!([generics] Type, Store);`
+macro_rules! causal_type {
+    ([$($g:tt)*] $t:ty, $store:ty) => {
+        impl<$($g)*> $crate::causal::CausalType for $t {
+            type Store = $store;
+
+            fn from_causal(causal: $crate::causal::Causal<$store>) -> Self {
+                Self(causal)
+            }
+
+            fn into_causal(self) -> $crate::causal::Causal<$store> {
+                self.0
+            }
+
+            fn as_causal(&self) -> &$crate::causal::Causal<$store> {
+                &self.0
+            }
+        }
+
+        impl<$($g)*> $crate::Lattice for $t {
+            fn join(&mut self, other: Self) -> bool {
+                self.0.join(other.0)
+            }
+
+            fn is_bottom(&self) -> bool {
+                self.0.is_bottom()
+            }
+        }
+
+        impl<$($g)*> $crate::DeltaCrdt for $t {
+            type Version = $crate::CausalVersion;
+
+            /// The causal context with a digest of the live dots of each replica.
+            fn version(&self) -> $crate::CausalVersion {
+                self.0.version()
+            }
+
+            /// The entries whose dots `version` lacks, the events it lacks, and, for replicas
+            /// whose live-dot digest differs, the removed events it has seen; see
+            /// [`Causal`](crate::causal::Causal).
+            fn delta_since(&self, version: &$crate::CausalVersion) -> Self {
+                Self(self.0.delta_since(version))
+            }
+
+            fn claims_unissued(&self, issuer: &Self, replica: $crate::ReplicaId) -> bool {
+                self.0.claims_unissued(&issuer.0, replica)
+            }
+
+            fn dot_collision(&self, other: &Self) -> Option<$crate::Dot> {
+                self.0.dot_collision(&other.0)
+            }
+        }
+    };
+}
+pub(crate) use causal_type;

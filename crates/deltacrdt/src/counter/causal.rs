@@ -1,7 +1,7 @@
 //! Causal counter: a counter that a remove of its map key resets.
 
-use crate::causal::{Causal, CausalType, DotFun};
-use crate::{CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, ReplicaId};
+use crate::causal::{causal_type, Causal, DotFun};
+use crate::{DotsExhausted, Lattice, ReplicaId};
 
 /// A counter that can live in an [`ORMap`](crate::ORMap) and is reset by a remove of its key:
 /// `Causal<DotFun<i64>>`, where every change is a dot holding its amount.
@@ -117,48 +117,4 @@ impl CausalCounter {
     }
 }
 
-impl CausalType for CausalCounter {
-    type Store = DotFun<i64>;
-
-    fn from_causal(causal: Causal<DotFun<i64>>) -> Self {
-        CausalCounter(causal)
-    }
-
-    fn into_causal(self) -> Causal<DotFun<i64>> {
-        self.0
-    }
-
-    fn as_causal(&self) -> &Causal<DotFun<i64>> {
-        &self.0
-    }
-}
-
-impl Lattice for CausalCounter {
-    fn join(&mut self, other: Self) -> bool {
-        self.0.join(other.0)
-    }
-
-    fn is_bottom(&self) -> bool {
-        self.0.is_bottom()
-    }
-}
-
-impl DeltaCrdt for CausalCounter {
-    type Version = CausalVersion;
-
-    fn version(&self) -> CausalVersion {
-        self.0.version()
-    }
-
-    fn delta_since(&self, version: &CausalVersion) -> Self {
-        CausalCounter(self.0.delta_since(version))
-    }
-
-    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.0.claims_unissued(&issuer.0, replica)
-    }
-
-    fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        self.0.dot_collision(&other.0)
-    }
-}
+causal_type!([] CausalCounter, DotFun<i64>);

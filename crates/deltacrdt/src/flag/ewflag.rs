@@ -1,7 +1,7 @@
 //! Enable-wins flag.
 
-use crate::causal::{Causal, CausalType, DotSet};
-use crate::{CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, ReplicaId};
+use crate::causal::{causal_type, Causal, DotSet};
+use crate::{DotsExhausted, Lattice, ReplicaId};
 
 /// An enable-wins flag: `Causal<DotSet>`. Enabling adds a fresh dot, disabling retires the
 /// dots seen, so an enable concurrent with a disable wins. In an [`ORMap`](crate::ORMap), a
@@ -72,48 +72,4 @@ impl EWFlag {
     }
 }
 
-impl CausalType for EWFlag {
-    type Store = DotSet;
-
-    fn from_causal(causal: Causal<DotSet>) -> Self {
-        EWFlag(causal)
-    }
-
-    fn into_causal(self) -> Causal<DotSet> {
-        self.0
-    }
-
-    fn as_causal(&self) -> &Causal<DotSet> {
-        &self.0
-    }
-}
-
-impl Lattice for EWFlag {
-    fn join(&mut self, other: Self) -> bool {
-        self.0.join(other.0)
-    }
-
-    fn is_bottom(&self) -> bool {
-        self.0.is_bottom()
-    }
-}
-
-impl DeltaCrdt for EWFlag {
-    type Version = CausalVersion;
-
-    fn version(&self) -> CausalVersion {
-        self.0.version()
-    }
-
-    fn delta_since(&self, version: &CausalVersion) -> Self {
-        EWFlag(self.0.delta_since(version))
-    }
-
-    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.0.claims_unissued(&issuer.0, replica)
-    }
-
-    fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        self.0.dot_collision(&other.0)
-    }
-}
+causal_type!([] EWFlag, DotSet);

@@ -5,8 +5,8 @@ use core::borrow::Borrow;
 use core::convert::Infallible;
 use core::fmt;
 
-use crate::causal::{toggle, Causal, CausalType, DotMap, DotStore, LiveDigests};
-use crate::{CausalContext, CausalVersion, DeltaCrdt, Dot, Lattice, ReplicaId};
+use crate::causal::{causal_type, toggle, Causal, CausalType, DotMap, DotStore, LiveDigests};
+use crate::{CausalContext, Dot};
 
 /// An observed-remove map from keys `K` to nested causal CRDTs `V`:
 /// `Causal<DotMap<K, V::Store>>`.
@@ -322,50 +322,4 @@ impl<K: Ord + Clone, V: CausalType> ORMap<K, V> {
     }
 }
 
-impl<K: Ord + Clone, V: CausalType> CausalType for ORMap<K, V> {
-    type Store = DotMap<K, V::Store>;
-
-    fn from_causal(causal: Causal<DotMap<K, V::Store>>) -> Self {
-        ORMap(causal)
-    }
-
-    fn into_causal(self) -> Causal<DotMap<K, V::Store>> {
-        self.0
-    }
-
-    fn as_causal(&self) -> &Causal<DotMap<K, V::Store>> {
-        &self.0
-    }
-}
-
-impl<K: Ord + Clone, V: CausalType> Lattice for ORMap<K, V> {
-    fn join(&mut self, other: Self) -> bool {
-        self.0.join(other.0)
-    }
-
-    fn is_bottom(&self) -> bool {
-        self.0.is_bottom()
-    }
-}
-
-impl<K: Ord + Clone, V: CausalType> DeltaCrdt for ORMap<K, V> {
-    type Version = CausalVersion;
-
-    fn version(&self) -> CausalVersion {
-        self.0.version()
-    }
-
-    /// The entries whose dots `version` lacks (at any depth), the events it lacks, and the
-    /// removals it may lack; see [`Causal`].
-    fn delta_since(&self, version: &CausalVersion) -> Self {
-        ORMap(self.0.delta_since(version))
-    }
-
-    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.0.claims_unissued(&issuer.0, replica)
-    }
-
-    fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        self.0.dot_collision(&other.0)
-    }
-}
+causal_type!([K: Ord + Clone, V: CausalType] ORMap<K, V>, DotMap<K, V::Store>);

@@ -1,10 +1,7 @@
 //! Last-writer-wins register for use inside maps.
 
-use crate::causal::{Causal, CausalType, DotFun};
-use crate::{
-    CausalVersion, ClockError, DeltaCrdt, Dot, DotsExhausted, HybridClock, Lattice, ReplicaId,
-    Timestamp,
-};
+use crate::causal::{causal_type, Causal, DotFun};
+use crate::{ClockError, DotsExhausted, HybridClock, Lattice, ReplicaId, Timestamp};
 
 /// A last-writer-wins register that can live in an [`ORMap`](crate::ORMap):
 /// `Causal<DotFun<(Timestamp, V)>>`.
@@ -152,48 +149,4 @@ impl core::fmt::Display for LWWFieldError {
 #[cfg(feature = "std")]
 impl std::error::Error for LWWFieldError {}
 
-impl<V: Ord + Clone> CausalType for LWWField<V> {
-    type Store = DotFun<(Timestamp, V)>;
-
-    fn from_causal(causal: Causal<DotFun<(Timestamp, V)>>) -> Self {
-        LWWField(causal)
-    }
-
-    fn into_causal(self) -> Causal<DotFun<(Timestamp, V)>> {
-        self.0
-    }
-
-    fn as_causal(&self) -> &Causal<DotFun<(Timestamp, V)>> {
-        &self.0
-    }
-}
-
-impl<V: Ord + Clone> Lattice for LWWField<V> {
-    fn join(&mut self, other: Self) -> bool {
-        self.0.join(other.0)
-    }
-
-    fn is_bottom(&self) -> bool {
-        self.0.is_bottom()
-    }
-}
-
-impl<V: Ord + Clone> DeltaCrdt for LWWField<V> {
-    type Version = CausalVersion;
-
-    fn version(&self) -> CausalVersion {
-        self.0.version()
-    }
-
-    fn delta_since(&self, version: &CausalVersion) -> Self {
-        LWWField(self.0.delta_since(version))
-    }
-
-    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.0.claims_unissued(&issuer.0, replica)
-    }
-
-    fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        self.0.dot_collision(&other.0)
-    }
-}
+causal_type!([V: Ord + Clone] LWWField<V>, DotFun<(Timestamp, V)>);

@@ -2,12 +2,10 @@
 
 use alloc::vec::Vec;
 
+use crate::causal::{causal_type, Causal, DotFun};
 #[cfg(test)]
 use crate::causal::{toggle, LiveDigests};
-use crate::causal::{Causal, CausalType, DotFun};
-use crate::{
-    CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, PartsError, ReplicaId,
-};
+use crate::{CausalContext, Dot, DotsExhausted, Lattice, PartsError, ReplicaId};
 
 /// A multi-value register: concurrent writes are all kept, as siblings, until a write that
 /// has seen them replaces them. The application resolves conflicts by reading the siblings
@@ -131,64 +129,14 @@ impl<V: Ord + Clone> MVRegister<V> {
     }
 }
 
-impl<V: Ord + Clone> Lattice for MVRegister<V> {
-    fn join(&mut self, other: Self) -> bool {
-        self.0.join(other.0)
-    }
-
-    fn join_ref(&mut self, other: &Self) -> bool {
-        self.0.join_ref(&other.0)
-    }
-
-    fn is_bottom(&self) -> bool {
-        self.0.is_bottom()
-    }
-}
-
-impl<V: Ord + Clone> CausalType for MVRegister<V> {
-    type Store = DotFun<V>;
-
-    fn from_causal(causal: Causal<DotFun<V>>) -> Self {
-        MVRegister(causal)
-    }
-
-    fn into_causal(self) -> Causal<DotFun<V>> {
-        self.0
-    }
-
-    fn as_causal(&self) -> &Causal<DotFun<V>> {
-        &self.0
-    }
-}
-
-impl<V: Ord + Clone> DeltaCrdt for MVRegister<V> {
-    type Version = CausalVersion;
-
-    fn version(&self) -> CausalVersion {
-        self.0.version()
-    }
-
-    /// The siblings whose dots `version` lacks, the writes it has not seen, and, for replicas
-    /// whose live-dot digest differs, the replaced writes it has seen (it may still hold them).
-    /// See [`Causal`].
-    fn delta_since(&self, version: &CausalVersion) -> Self {
-        MVRegister(self.0.delta_since(version))
-    }
-
-    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.0.claims_unissued(&issuer.0, replica)
-    }
-
-    fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        self.0.dot_collision(&other.0)
-    }
-}
+causal_type!([V: Ord + Clone] MVRegister<V>, DotFun<V>);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::codec::{Binary, Codec, DecodeErrorKind};
     use crate::CausalVersion;
+    use crate::DeltaCrdt;
     use alloc::vec;
     use quickcheck::quickcheck;
 

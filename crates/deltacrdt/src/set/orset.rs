@@ -4,10 +4,8 @@ use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::fmt;
 
-use crate::causal::{toggle, Causal, CausalType, ChunkMap, DotMap, DotSet, LiveDigests};
-use crate::{
-    CausalContext, CausalVersion, DeltaCrdt, Dot, DotsExhausted, Lattice, PartsError, ReplicaId,
-};
+use crate::causal::{causal_type, toggle, Causal, ChunkMap, DotMap, DotSet, LiveDigests};
+use crate::{CausalContext, Dot, DotsExhausted, Lattice, PartsError, ReplicaId};
 
 /// An add-wins observed-remove set (AWSet) of elements `E`: `Causal<DotMap<E, DotSet>>`.
 ///
@@ -276,55 +274,7 @@ impl<E: Ord + Clone> ORSet<E> {
     }
 }
 
-impl<E: Ord + Clone> Lattice for ORSet<E> {
-    fn join(&mut self, other: Self) -> bool {
-        self.0.join(other.0)
-    }
-
-    fn is_bottom(&self) -> bool {
-        self.0.is_bottom()
-    }
-}
-
-impl<E: Ord + Clone> DeltaCrdt for ORSet<E> {
-    type Version = CausalVersion;
-
-    /// The causal context with a digest of the live dots of each replica.
-    fn version(&self) -> CausalVersion {
-        self.0.version()
-    }
-
-    /// The elements whose dots `version` lacks and the events it lacks; and, for each replica
-    /// whose live-dot digest differs from ours, the removed dots `version` has seen (its holder
-    /// may still have their elements), as runs. See [`Causal`].
-    fn delta_since(&self, version: &CausalVersion) -> Self {
-        ORSet(self.0.delta_since(version))
-    }
-
-    fn claims_unissued(&self, issuer: &Self, replica: ReplicaId) -> bool {
-        self.0.claims_unissued(&issuer.0, replica)
-    }
-
-    fn dot_collision(&self, other: &Self) -> Option<Dot> {
-        self.0.dot_collision(&other.0)
-    }
-}
-
-impl<E: Ord + Clone> CausalType for ORSet<E> {
-    type Store = DotMap<E, DotSet>;
-
-    fn from_causal(causal: Causal<DotMap<E, DotSet>>) -> Self {
-        ORSet(causal)
-    }
-
-    fn into_causal(self) -> Causal<DotMap<E, DotSet>> {
-        self.0
-    }
-
-    fn as_causal(&self) -> &Causal<DotMap<E, DotSet>> {
-        &self.0
-    }
-}
+causal_type!([E: Ord + Clone] ORSet<E>, DotMap<E, DotSet>);
 
 impl<E: Ord + Clone> FromIterator<(ReplicaId, E)> for ORSet<E> {
     /// Adds each `(replica, element)` in turn. Panics only if a replica exhausts 2^64 - 1
@@ -341,6 +291,7 @@ impl<E: Ord + Clone> FromIterator<(ReplicaId, E)> for ORSet<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DeltaCrdt;
     use quickcheck::quickcheck;
 
     /// The derived parts agree with the element map: the dot index holds exactly the dots of
