@@ -8,7 +8,8 @@
  * stream, the inbox of the destination in that room:
  *
  * ```text
- * dc:{room}:in:{replicaId}   stream: fields f (sender replica id, decimal), m (session message bytes)
+ * dc:{room}:in:{replicaId}   stream: fields f (sender replica id, decimal), m (session message bytes),
+ *                            or f and h (a hello: the sender joined the room)
  * dc:{room}:members          hash: replicaId -> instance name (who holds a replica of the room)
  * dc:{room}:pos              hash: replicaId -> id of the last inbox entry whose effects are durable
  * ```
@@ -124,9 +125,7 @@ export class RedisCluster {
       await this.#ready();
       const pos = await this.cmd.hget(`${k}:pos`, id.toString());
       if (pos) cr.lastId = cr.ackedId = pos;
-      await this.cmd.hset(`${k}:members`, id.toString(), this.options.instance);
-      const members = await this.cmd.hgetall(`${k}:members`);
-      for (const m of Object.keys(members)) this.#neighbour(cr, BigInt(m));
+      await this.#join(cr);
     } catch (e) {
       // Redis is down: the room works locally, and joins the others once messages flow
       // (any message from a replica makes it a neighbour).
@@ -140,15 +139,30 @@ export class RedisCluster {
     const t = setTimeout(async () => {
       if (this.#closed || this.rooms.get(cr.room.name) !== cr) return;
       try {
-        const k = key(cr.room.name);
-        await this.cmd.hset(`${k}:members`, cr.room.doc.replicaId.toString(), this.options.instance);
-        const members = await this.cmd.hgetall(`${k}:members`);
-        for (const m of Object.keys(members)) this.#neighbour(cr, BigInt(m));
+        await this.#join(cr);
       } catch {
         this.#retryMembers(cr);
       }
     }, 500);
     t.unref?.();
+  }
+
+  /**
+   * Registers the replica as a member of its room, makes every other member a neighbour, and
+   * says hello in their inboxes (a replica with nothing to send would otherwise stay unknown
+   * to them, and never be sent what they hold).
+   * @param {ClusterRoom} cr
+   */
+  async #join(cr) {
+    const k = key(cr.room.name);
+    const id = cr.room.doc.replicaId.toString();
+    await this.cmd.hset(`${k}:members`, id, this.options.instance);
+    const members = await this.cmd.hgetall(`${k}:members`);
+    for (const m of Object.keys(members)) {
+      if (m === id) continue;
+      this.#neighbour(cr, BigInt(m));
+      await this.cmd.xadd(`${k}:in:${m}`, 'MAXLEN', '~', String(this.maxLen), '*', 'f', id, 'h', '1');
+    }
   }
 
   async #ready() {
@@ -228,7 +242,7 @@ export class RedisCluster {
             if (f === 'f') from = fields[i + 1];
             else if (f === 'm') msg = fields[i + 1];
           }
-          if (!from || !msg) continue;
+          if (!from) continue;
           let fromId;
           try {
             fromId = BigInt(from.toString());
@@ -236,9 +250,10 @@ export class RedisCluster {
             continue;
           }
           if (fromId <= 0n || fromId >= 1n << 64n) continue;
+          this.#neighbour(cr, fromId);
+          if (!msg) continue; // a hello
           this.bytesIn += msg.length;
           this.messagesIn++;
-          this.#neighbour(cr, fromId);
           try {
             cr.room.doc.receive(fromId, new Uint8Array(msg.buffer, msg.byteOffset, msg.length));
           } catch (e) {
