@@ -219,7 +219,9 @@ ${tp.map((r) => `| ${r.instances} | ${r.updates} | ${r.seconds} | ${r.updatesPer
 
 "Bytes between instances" are the session message payloads written to Redis (XADD), over all instances; with one
 instance there is no other instance to send to. "Delta bytes" is the size of one update's delta as the writer's
-session encodes it (sampled every 64th update).
+session encodes it (sampled every 64th update). A session sends the join of the changes since its last round, so
+under load one message carries many updates: the bytes between instances per update can be below the update's own
+delta.
 
 ## A restarted instance catching up on a room of ${cu.elements.toLocaleString('en')} elements
 
