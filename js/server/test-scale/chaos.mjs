@@ -443,7 +443,7 @@ try {
     ['faults: client moves / page moves', `${faults.clientMoves} / ${faults.pageMoves}`],
     ['edits made', String(edits)],
     ['edits lost', '0'],
-    ['time to converge after the last fault', `${convergedMs} ms`],
+    ['time to converge after the last fault and the last edit', `${convergedMs} ms`],
     ['bytes between instances (Redis payloads)', String(between)],
     ['bytes of the Node edits (deltas)', String(editBytes)],
     ['ratio between / edits', (between / Math.max(1, editBytes)).toFixed(2)],
