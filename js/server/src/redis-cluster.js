@@ -9,7 +9,8 @@
  *
  * ```text
  * dc:{room}:in:{replicaId}   stream: fields f (sender replica id, decimal), m (session message bytes),
- *                            or f and h (a hello: the sender joined the room)
+ *                            or f and h (a hello: the sender joined the room),
+ *                            or f and b (a bye: the sender evicted its replica of the room)
  * dc:{room}:members          hash: replicaId -> instance name (who holds a replica of the room)
  * dc:{room}:pos              hash: replicaId -> id of the last inbox entry whose effects are durable
  * ```
@@ -21,6 +22,8 @@
  * - A restarted instance loads the room from its store, reads its inbox from the stored
  *   position (what arrived while it was down), and the session's digest round catches up on
  *   anything else (a trimmed or lost entry, a Redis that lost its data).
+ * - An instance that evicts an idle room leaves its members and says bye to the others, which
+ *   stop keeping deltas for it; when it loads the room again, it says hello and catches up.
  * - Inboxes are also capped (`MAXLEN ~`, default 10,000 entries) so an instance that is gone for
  *   good cannot grow Redis without bound; the messages cut are session messages, which the
  *   session tolerates losing (it retransmits what is not acknowledged, or sends a digest).
@@ -237,10 +240,12 @@ export class RedisCluster {
           let from;
           /** @type {Buffer | undefined} */
           let msg;
+          let bye = false;
           for (let i = 0; i + 1 < fields.length; i += 2) {
             const f = fields[i].toString();
             if (f === 'f') from = fields[i + 1];
             else if (f === 'm') msg = fields[i + 1];
+            else if (f === 'b') bye = true;
           }
           if (!from) continue;
           let fromId;
@@ -250,6 +255,12 @@ export class RedisCluster {
             continue;
           }
           if (fromId <= 0n || fromId >= 1n << 64n) continue;
+          if (bye) {
+            // The sender evicted its replica of the room: stop buffering deltas for it (it
+            // says hello again, and catches up by digest, when it loads the room again).
+            if (cr.neighbours.delete(fromId)) cr.room.doc.removeNeighbour(fromId);
+            continue;
+          }
           this.#neighbour(cr, fromId);
           if (!msg) continue; // a hello
           this.bytesIn += msg.length;
@@ -302,13 +313,27 @@ export class RedisCluster {
     this.rooms.delete(room.name);
     room.doc.detach(cr.transport);
     const id = cr.lastId;
-    if (id !== cr.ackedId && this.cmd.status === 'ready') {
-      try {
+    if (this.cmd.status !== 'ready') return;
+    try {
+      if (id !== cr.ackedId) {
         await room.doc.flush();
         await this.#ack(cr, id);
-      } catch {
-        // Redelivered next time: merging is idempotent.
       }
+    } catch {
+      // Redelivered next time: merging is idempotent.
+    }
+    // Leave the room's members and tell the others, so that they do not keep deltas for a
+    // replica that is not listening. (A SIGKILLed instance cannot: the others keep its deltas
+    // up to the session's buffer bound, then fall back to digest catch-up when it is back.)
+    try {
+      const k = key(room.name);
+      const me = room.doc.replicaId.toString();
+      await this.cmd.hdel(`${k}:members`, me);
+      for (const n of cr.neighbours) {
+        await this.cmd.xadd(`${k}:in:${n}`, 'MAXLEN', '~', String(this.maxLen), '*', 'f', me, 'b', '1');
+      }
+    } catch {
+      // Redis went away: the others keep it as a neighbour (bounded, as after a SIGKILL).
     }
   }
 
