@@ -9,6 +9,9 @@
  *   one row per room replica; `snapshot` is the state at the last compaction;
  * - `deltacrdt_log (namespace, room, seq, delta)`: the deltas appended since, in `seq` order.
  *
+ * With the scale-out (`RedisCluster`), the room row also holds `stream_pos`: the position in
+ * the replica's Redis inbox up to which what it read is durable here (saved after the deltas).
+ *
  * Every write is one transaction that resolves once PostgreSQL has committed it (with the
  * server's default `synchronous_commit = on`, the commit record is flushed to its WAL): an
  * `append` that resolved survives a SIGKILL of the sync server and a crash of the database
@@ -42,7 +45,8 @@ CREATE TABLE IF NOT EXISTS deltacrdt_log (
   seq bigserial,
   delta bytea NOT NULL,
   PRIMARY KEY (namespace, room, seq)
-);`;
+);
+ALTER TABLE deltacrdt_rooms ADD COLUMN IF NOT EXISTS stream_pos text;`;
 
 /** Storage in PostgreSQL, one row (plus log rows) per room. */
 export class PgStorage {
@@ -224,6 +228,25 @@ export class PgReplicaStore {
 
   logBytes() {
     return this.#logBytes;
+  }
+
+  /**
+   * The stored inbox position of the scale-out (see `RedisCluster`), if any.
+   * @returns {Promise<string | undefined>}
+   */
+  async loadPosition() {
+    await this.#s.ready();
+    const r = await this.#s.pool.query('SELECT stream_pos FROM deltacrdt_rooms WHERE namespace = $1 AND room = $2', [this.#s.namespace, this.#room]);
+    const v = r.rows[0]?.stream_pos;
+    return typeof v === 'string' ? v : undefined;
+  }
+
+  /**
+   * Stores the inbox position (call it only once what was read up to it is persisted).
+   * @param {string} id
+   */
+  async savePosition(id) {
+    await this.#s.pool.query('UPDATE deltacrdt_rooms SET stream_pos = $3 WHERE namespace = $1 AND room = $2', [this.#s.namespace, this.#room, id]);
   }
 
   /** Nothing to close per room (the pool is shared). */

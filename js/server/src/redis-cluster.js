@@ -13,6 +13,8 @@
  *                            or f and b (a bye: the sender evicted its replica of the room)
  * dc:{room}:members          hash: replicaId -> instance name (who holds a replica of the room)
  * dc:{room}:pos              hash: replicaId -> id of the last inbox entry whose effects are durable
+ *                            (kept with the room itself when its store has `savePosition`, as
+ *                            `PgStorage` does; this hash is then a copy for monitoring)
  * ```
  *
  * - A replica reads its inbox with XREAD from its stored position. Once what it merged is
@@ -126,8 +128,9 @@ export class RedisCluster {
     room.doc.attach(cr.transport);
     try {
       await this.#ready();
-      const pos = await this.cmd.hget(`${k}:pos`, id.toString());
-      if (pos) cr.lastId = cr.ackedId = pos;
+      const stored = await positionStore(room)?.loadPosition();
+      const pos = stored ?? (await this.cmd.hget(`${k}:pos`, id.toString()));
+      if (pos && /^\d+-\d+$/.test(pos)) cr.lastId = cr.ackedId = pos;
       await this.#join(cr);
     } catch (e) {
       // Redis is down: the room works locally, and joins the others once messages flow
@@ -296,6 +299,9 @@ export class RedisCluster {
    */
   async #ack(cr, id) {
     const k = key(cr.room.name);
+    // The position goes with the room (its store) when the store can hold it: it is then
+    // exactly as durable as the state it stands for.
+    await positionStore(cr.room)?.savePosition(id);
     await this.cmd.hset(`${k}:pos`, cr.room.doc.replicaId.toString(), id);
     await this.cmd.xtrim(cr.inbox, 'MINID', id);
     cr.ackedId = id;
@@ -345,6 +351,16 @@ export class RedisCluster {
     await this.#loop;
     await this.cmd.quit().catch(() => this.cmd.disconnect());
   }
+}
+
+/**
+ * The room's store, if it keeps an inbox position.
+ * @param {import('./server.js').Room} room
+ * @returns {{ loadPosition: () => Promise<string | undefined>, savePosition: (id: string) => Promise<void> } | undefined}
+ */
+function positionStore(room) {
+  const st = /** @type {any} */ (room).store;
+  return st && typeof st.loadPosition === 'function' && typeof st.savePosition === 'function' ? st : undefined;
 }
 
 /** @param {number} ms */

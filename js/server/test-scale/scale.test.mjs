@@ -138,6 +138,14 @@ test('instances over Redis Streams: clients on different instances converge; a S
     }, 10_000, 'inboxes trimmed');
     const pos = await redis.hgetall(`dc:{${room}}:pos`);
     assert.equal(Object.keys(pos).length, 2, 'each replica stored its position');
+    // ... with its room, in PostgreSQL.
+    const pgA = new PgStorage(PG_URL, { namespace: `${run}-a` });
+    try {
+      const stored = await pgA.room(room).loadPosition();
+      assert.match(stored ?? '', /^\d+-\d+$/, 'the position is stored with the room');
+    } finally {
+      await pgA.close();
+    }
   } finally {
     for (const c of clients) c.provider.destroy();
     await a.kill();
