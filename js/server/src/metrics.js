@@ -171,6 +171,14 @@ export class Metrics {
       s.peers.map((p) => [pl(p), p.catchUps]));
     metric('deltacrdt_sync_peer_refusals_total', 'counter', 'Frames of the peer the server refused (deltacrdt.sync.peer.refusals, {frame}).',
       s.peers.map((p) => [pl(p), p.refusals]));
+    const cl = this.server.cluster;
+    if (cl) {
+      metric('deltacrdt_cluster_io_bytes_total', 'counter', 'Bytes of session messages exchanged with the other instances through Redis since this process started (By).',
+        [[{ network_io_direction: 'transmit' }, cl.bytesOut], [{ network_io_direction: 'receive' }, cl.bytesIn]]);
+      metric('deltacrdt_cluster_messages_total', 'counter', 'Session messages exchanged with the other instances through Redis since this process started ({message}).',
+        [[{ network_io_direction: 'transmit' }, cl.messagesOut], [{ network_io_direction: 'receive' }, cl.messagesIn]]);
+      metric('deltacrdt_cluster_dropped_total', 'counter', 'Session messages to other instances not sent because Redis was unreachable ({message}).', [[{}, cl.dropped]]);
+    }
     metric('deltacrdt_sync_buffer_size_bytes', 'gauge', 'Encoded bytes of the room\u2019s delta buffer (deltacrdt.sync.buffer.size, By).',
       s.rooms.map((r) => [{ room: r.room, kind: r.kind }, r.bufferBytes]));
     metric('deltacrdt_sync_buffer_deltas', 'gauge', 'Deltas in the room\u2019s buffer (deltacrdt.sync.buffer.deltas, {delta}).',

@@ -58,6 +58,8 @@ import { Metrics } from './metrics.js';
  * @property {number} [heartbeatMs]  ping period; a connection that missed a pong is closed (default 15000)
  * @property {(msg: string) => void} [log]
  * @property {boolean} [demo]  serve the cart demo at /demo/ (default true)
+ * @property {import('./redis-cluster.js').RedisCluster} [cluster]  scale-out: exchange each room's
+ *   session messages with the other instances through Redis Streams
  */
 
 /** @type {Map<string, boolean>} */
@@ -319,6 +321,7 @@ export class Server {
     };
     this.authorize = options.authorize ?? (() => /** @type {Access} */ ('write'));
     this.log = options.log ?? (() => {});
+    this.cluster = options.cluster;
     this.metrics = new Metrics(this);
     this.http = http.createServer((req, res) => {
       handleHttp(this, req, res).catch((e) => {
@@ -355,6 +358,7 @@ export class Server {
             c.ws.ping();
           }
         }, this.options.heartbeatMs ?? 15_000);
+        this.cluster?.start();
         resolve(this.port);
       });
     });
@@ -397,6 +401,7 @@ export class Server {
       const room = new Room(name, doc, this);
       /** @type {any} */ (room).store = store;
       this.rooms.set(name, room);
+      if (this.cluster) await this.cluster.attach(room);
       return room;
     })();
     this.#loading.set(name, /** @type {Promise<Room>} */ (p));
@@ -429,6 +434,7 @@ export class Server {
     this.rooms.delete(r.name);
     const done = (async () => {
       try {
+        await this.cluster?.detach(r);
         await r.doc.close({ compact: true });
       } catch (e) {
         this.log(`evict ${r.name}: ${e instanceof Error ? e.message : e}`);
@@ -631,6 +637,7 @@ export class Server {
     await new Promise((r) => this.http.close(() => r(undefined)));
     this.http.closeAllConnections?.();
     for (const r of [...this.rooms.values()]) await this.#evict(r);
+    await this.cluster?.close();
   }
 }
 
