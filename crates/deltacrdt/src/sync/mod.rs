@@ -67,14 +67,16 @@
 //! assert_eq!(s[1].state().value(), 5);
 //! ```
 
+mod admit;
 mod config;
 mod error;
 mod measure;
 mod message;
 mod session;
 
+pub use admit::{Admit, AdmitFn};
 pub use config::{Strategy, SyncConfig, UnknownStrategy};
-pub use error::SyncError;
+pub use error::{SyncError, UpdateError};
 pub use measure::Measure;
-pub use message::MESSAGE_TAG;
+pub use message::{checksum, MESSAGE_TAG};
 pub use session::{NeighbourStats, Session, Transmit};
