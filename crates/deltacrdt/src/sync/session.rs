@@ -728,6 +728,10 @@ where
             }
         }
         let n = self.neighbours.get(&to)?;
+        if n.round_due && strategy == Strategy::DigestOnly {
+            // Digest-only pull sends its digest every round, answering or not.
+            send_digest = true;
+        }
         if n.round_due {
             let rto_passed = n.requested_at.is_none_or(|t| now - t >= rto);
             if self.recovering && !n.answered && rto_passed {
