@@ -238,6 +238,11 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
    * A session restarted from {@link persist} bytes. `options.incarnation` is required and must
    * be greater than the incarnation of the run that saved them; the neighbours then bring this
    * replica up to date (and it them) by digest catch-up.
+   *
+   * The bytes may predate the last edits this replica sent (an asynchronous save): until
+   * `stats().recovering` is `false` (every neighbour has answered once, about one round trip),
+   * the session is still learning this replica's own latest events back, and an edit made
+   * meanwhile could reuse one of their dots. Hold local edits until then.
    */
   static restore<K extends SyncKind>(
     kind: K,

@@ -185,11 +185,19 @@ impl WasmSyncSession {
     ) -> Result<WasmSyncSession, JsError> {
         macro_rules! make {
             ($variant:ident, $t:ty) => {{
-                let s = match state {
-                    Some(b) => Replica::<$t>::decode(b).map_err(|e| js_error(CLASS, method, e))?,
-                    None => <$t>::default(),
-                };
-                AnySession::$variant(new_session(replica, incarnation, s, config))
+                AnySession::$variant(match state {
+                    Some(b) => {
+                        let s = Replica::<$t>::decode(b).map_err(|e| js_error(CLASS, method, e))?;
+                        // A restart: recovering until every neighbour answered (see the core).
+                        Session::from_saved(
+                            ReplicaId(replica),
+                            incarnation,
+                            s,
+                            config.config.clone(),
+                        )
+                    }
+                    None => new_session(replica, incarnation, <$t>::default(), config),
+                })
             }};
         }
         let inner = match kind {

@@ -44,10 +44,10 @@ where
         }
         for _ in 0..16 {
             let mut idle = true;
-            for i in 0..2 {
+            for (i, &from) in ids.iter().enumerate() {
                 while let Some(t) = self.s[i].poll_transmit() {
                     idle = false;
-                    if let Err(e) = self.s[1 - i].handle_message(ids[i], &t.bytes) {
+                    if let Err(e) = self.s[1 - i].handle_message(from, &t.bytes) {
                         errors.push(e);
                     }
                 }

@@ -448,6 +448,9 @@ quickcheck! {
         bytes.extend_from_slice(&1u64.to_le_bytes());
         bytes.push(flags & 15);
         bytes.extend_from_slice(&tail);
+        // A valid checksum, so the garbage reaches the parts' decoders and the checks.
+        let crc = deltacrdt::sync::checksum(&bytes);
+        bytes.extend_from_slice(&crc.to_le_bytes());
         let before = snapshot(&s);
         match s.handle_message(id(1), &bytes) {
             Ok(_) => true,

@@ -300,9 +300,20 @@ where
         bytes: &[u8],
         config: SyncConfig,
     ) -> Result<Self, DecodeError> {
-        let mut s = Self::new(replica, incarnation, T::from_bytes(bytes)?, config);
+        Ok(Self::from_saved(
+            replica,
+            incarnation,
+            T::from_bytes(bytes)?,
+            config,
+        ))
+    }
+
+    /// [`restore`](Self::restore) from a state the caller decoded itself (with extra checks of
+    /// its own, say): the session starts [recovering](Self::is_recovering).
+    pub fn from_saved(replica: ReplicaId, incarnation: u64, state: T, config: SyncConfig) -> Self {
+        let mut s = Self::new(replica, incarnation, state, config);
         s.recovering = true;
-        Ok(s)
+        s
     }
 
     // ----- getters -----
