@@ -341,10 +341,11 @@ where
     /// The bytes to save for a restart: the state in the crate's binary format. Buffers and
     /// acknowledgements are deliberately not saved; catch-up rebuilds what they were for.
     ///
-    /// Save after every local update, before its messages leave: a replica restarted from
-    /// older bytes that then makes updates could reuse the dots or counts it already sent
-    /// (restarting from older bytes without updating first is safe; the neighbours send the
-    /// missing part back).
+    /// Bytes older than the last update sent are safe too: [`restore`](Self::restore) holds
+    /// local updates until every neighbour has sent back what this replica issued since (see
+    /// [`is_recovering`](Self::is_recovering)), so no dot or count is issued twice. Saving
+    /// after every update, before its messages leave, still matters: an update no neighbour
+    /// received is only in the save.
     pub fn persist(&self) -> Vec<u8> {
         self.state.to_bytes()
     }
