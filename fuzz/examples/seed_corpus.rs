@@ -17,7 +17,7 @@ use deltacrdt::{
     BoundedCounter, CausalCounter, DeltaCrdt, EWFlag, GCounter, HybridClock, LWWField, LWWRegister,
     Lattice, MVRegister, ORMap, ORSet, PNCounter, ReplicaId, Timestamp,
 };
-use deltacrdt_fuzz::{convergence, delta_since, sync};
+use deltacrdt_fuzz::{convergence, delta_since, hostile, sync};
 
 fn corpus_dir(target: &str) -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -232,6 +232,25 @@ fn main() {
         |actions| {
             sync::run(actions);
             actions.len() >= 6
+        },
+    );
+    structured_seeds::<Vec<hostile::Action>>(
+        "hostile_sessions",
+        1,
+        6,
+        |_| (0, "hostile"),
+        |actions| {
+            hostile::run(actions);
+            let forged = actions
+                .iter()
+                .filter(|a| {
+                    matches!(
+                        a,
+                        hostile::Action::Forge { .. } | hostile::Action::Replay { .. }
+                    )
+                })
+                .count();
+            actions.len() >= 8 && forged >= 2
         },
     );
     println!("seed corpora written to {}", corpus_dir("").display());

@@ -13,11 +13,14 @@
 //!   sequence numbers near `u64::MAX`), checked for the lattice laws and for `delta_since`
 //!   correctness and minimality.
 //! - [`sync`]: the sync session's `handle_message` on arbitrary and corrupted messages.
+//! - [`hostile`]: two honest sessions under an attacker sending well-formed hostile messages
+//!   in each other's name: they still converge to everything honest plus what was accepted.
 
 pub mod alloc_meter;
 pub mod convergence;
 pub mod decode;
 pub mod delta_since;
+pub mod hostile;
 pub mod model;
 pub mod sync;
 pub mod wire;

@@ -34,8 +34,9 @@ pub enum Action {
         from: bool,
         /// Whether to lose it.
         drop: bool,
-        /// `(offset, xor)`: flip bits of one byte (offset modulo the length).
-        corrupt: Option<(u16, u8)>,
+        /// `(offset, xor, reseal)`: flip bits of one byte (offset modulo the length), and
+        /// maybe recompute the checksum trailer so the damage reaches the decoders.
+        corrupt: Option<(u16, u8, bool)>,
     },
     /// Arbitrary bytes handed to replica `to` as if from the other one.
     Bytes {
@@ -80,9 +81,14 @@ pub fn run(actions: &[Action]) {
                     assert_eq!(t.to, IDS[1 - i]);
                     let mut bytes = t.bytes;
                     let genuine = match corrupt {
-                        Some((at, xor)) if !bytes.is_empty() && xor != 0 => {
+                        Some((at, xor, reseal)) if !bytes.is_empty() && xor != 0 => {
                             let k = usize::from(at) % bytes.len();
                             bytes[k] ^= xor;
+                            if reseal && bytes.len() >= 4 {
+                                let n = bytes.len() - 4;
+                                let crc = deltacrdt::sync::checksum(&bytes[..n]);
+                                bytes[n..].copy_from_slice(&crc.to_le_bytes());
+                            }
                             false
                         }
                         _ => true,

@@ -5,7 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
-use deltacrdt_fuzz::{convergence, decode, delta_since, sync};
+use deltacrdt_fuzz::{convergence, decode, delta_since, hostile, sync};
 
 /// Every file of `corpus/<target>` and `regressions/<target>`; at least `min` of them.
 fn inputs(target: &str, min: usize) -> Vec<Vec<u8>> {
@@ -60,5 +60,13 @@ fn sync_session_corpus_passes() {
     for bytes in inputs("sync_session", 5) {
         let actions: Vec<sync::Action> = parse(&bytes).expect("seeds parse");
         sync::run(&actions);
+    }
+}
+
+#[test]
+fn hostile_sessions_corpus_passes() {
+    for bytes in inputs("hostile_sessions", 5) {
+        let actions: Vec<hostile::Action> = parse(&bytes).expect("seeds parse");
+        hostile::run(&actions);
     }
 }

@@ -90,6 +90,21 @@ export interface NeighbourSyncStats {
   readonly lacking: number | undefined;
   /** How many buffered deltas it has not acknowledged; `undefined` while unknown. */
   readonly unacked: number | undefined;
+  /** Messages from it that `handleMessage` refused. */
+  readonly refused: number;
+  /**
+   * Of those, deltas holding a dot this replica holds with other contents: it and this replica
+   * issued events under one replica id (see the README's "Replica ids"). Nonzero means data
+   * would have been lost; fix the ids.
+   */
+  readonly dotCollisions: number;
+  /**
+   * Of those, deltas claiming events of this replica it never issued: forged, or this replica's
+   * id is shared, or it restarted without its state.
+   */
+  readonly unissuedClaims: number;
+  /** Of those, deltas refused for their values (not JS values, or LWW writes too far ahead). */
+  readonly valueRefusals: number;
 }
 
 /** A snapshot of a session's counters, as plain data (for dashboards). */
@@ -102,6 +117,11 @@ export interface SyncStats {
   readonly bufferBytes: number;
   /** Messages `handleMessage` refused. */
   readonly rejected: number;
+  /**
+   * Whether this restored session is still learning its own latest events back from its
+   * neighbours (until each has answered once).
+   */
+  readonly recovering: boolean;
   /** One entry per neighbour, ascending by id. */
   readonly neighbours: NeighbourSyncStats[];
 }
@@ -218,6 +238,11 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
    * A session restarted from {@link persist} bytes. `options.incarnation` is required and must
    * be greater than the incarnation of the run that saved them; the neighbours then bring this
    * replica up to date (and it them) by digest catch-up.
+   *
+   * The bytes may predate the last edits this replica sent (an asynchronous save): until
+   * `stats().recovering` is `false` (every neighbour has answered once, about one round trip),
+   * the session is still learning this replica's own latest events back, and an edit made
+   * meanwhile could reuse one of their dots. Hold local edits until then.
    */
   static restore<K extends SyncKind>(
     kind: K,
@@ -312,8 +337,11 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
   }
 
   /**
-   * Handles a message from neighbour `from`; returns whether the state changed. Malformed or
-   * hostile bytes, or a sender that is not a neighbour, throw an `Error` and change nothing.
+   * Handles a message from neighbour `from`; returns whether the state changed. Malformed,
+   * damaged or hostile bytes, or a sender that is not a neighbour, throw an `Error` and change
+   * nothing. So does replica-id misuse: a message whose delta holds a dot this replica holds
+   * with other contents, or claims events of this replica it never issued, throws an `Error`
+   * naming the neighbour and the problem (and is counted in {@link stats}).
    */
   handleMessage(from: ReplicaId, bytes: Uint8Array): boolean {
     const where = 'SyncSession.handleMessage';
@@ -418,7 +446,7 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
   /** Counters of the session and of each neighbour, as plain data. */
   stats(): SyncStats {
     const w = this.w;
-    const [ticks = 0n, bufferLength = 0n, bufferBytes = 0n, rejected = 0n] = w.counters();
+    const [ticks = 0n, bufferLength = 0n, bufferBytes = 0n, rejected = 0n, , recovering = 0n] = w.counters();
     const neighbours: NeighbourSyncStats[] = [];
     for (const id of w.neighbours()) {
       const s = w.stats(id);
@@ -437,6 +465,10 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
         acked: known & 1 ? n(7) : undefined,
         lacking: known & 2 ? n(8) : undefined,
         unacked: known & 4 ? n(9) : undefined,
+        refused: n(11),
+        dotCollisions: n(12),
+        unissuedClaims: n(13),
+        valueRefusals: n(14),
       });
     }
     return {
@@ -444,6 +476,7 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
       bufferLength: Number(bufferLength),
       bufferBytes: Number(bufferBytes),
       rejected: Number(rejected),
+      recovering: recovering !== 0n,
       neighbours,
     };
   }

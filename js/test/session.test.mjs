@@ -284,8 +284,27 @@ function pair(kind = 'ORSet', options = {}) {
   return { s, peer };
 }
 
+/** CRC-32C, the checksum that ends every sync message (documented wire format). */
+function crc32c(bytes) {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+  }
+  return ~c >>> 0;
+}
+
+/** Recomputes the checksum trailer of an edited message. */
+function reseal(m) {
+  const n = m.length - 4;
+  new DataView(m.buffer, m.byteOffset, m.byteLength).setUint32(n, crc32c(m.subarray(0, n)), true);
+  return m;
+}
+
 function snapshot(s) {
   const { rejected, ...rest } = s.stats();
+  // Refusals are counted: the one thing a refused message changes.
+  rest.neighbours = rest.neighbours.map((n) => ({ ...n, refused: 0, dotCollisions: 0, unissuedClaims: 0, valueRefusals: 0 }));
   return {
     state: hex(s.stateBytes()),
     version: hex(s.version()),
@@ -312,6 +331,9 @@ test('hostile bytes throw an Error and leave the session unchanged', () => {
   assert.ok(at >= 0 && at % 2 === 0);
   const badValue = good.slice();
   badValue[at / 2] = 0xff;
+  const damaged = badValue.slice();
+  reseal(badValue); // well-formed: it reaches the value check
+  assert.equal(crc32c(new TextEncoder().encode('123456789')), 0xe3069283);
 
   const counter = new SyncSession('GCounter', { replicaId: 2n });
   counter.addNeighbour(1n);
@@ -327,6 +349,7 @@ test('hostile bytes throw an Error and leave the session unchanged', () => {
     ['trailing byte', Uint8Array.of(...good, 0)],
     ['unknown flag', (() => { const b = good.slice(); b[10] |= 0x40; return b; })()],
     ['element that is not a JS value', badValue],
+    ['damaged in transit (checksum)', damaged],
     ['delta of another CRDT type', wrongType],
   ];
   for (let n = 0; n < good.length; n++) hostile.push([`prefix of ${n} bytes`, good.subarray(0, n)]);
@@ -340,6 +363,9 @@ test('hostile bytes throw an Error and leave the session unchanged', () => {
   }
   assert.deepEqual(s.replica.values(), ['mine']);
   assert.equal(snapshot(s).rejected >= hostile.length - 1, true);
+  assert.equal(s.stats().neighbours[0].valueRefusals, 1);
+  assert.throws(() => s.handleMessage(2n, badValue), /not a JS value/);
+  assert.throws(() => s.handleMessage(2n, damaged), /damaged/);
 
   // Not a neighbour, not bytes, not an id.
   assert.throws(() => s.handleMessage(7n, good), /not a neighbour/);
@@ -351,6 +377,55 @@ test('hostile bytes throw an Error and leave the session unchanged', () => {
   for (const m of msgs) s.handleMessage(2n, m);
   assert.deepEqual(s.replica.values().sort(), ['mine', 'x']);
   for (const x of [s, peer, counter]) x.free();
+});
+
+test('replica-id misuse: a shared id throws an Error naming the problem, and nothing is lost', () => {
+  // On purpose: two live sessions under one id (never do this; see the README's "Replica ids").
+  const a = new SyncSession('ORSet', { replicaId: 7n });
+  const b = new SyncSession('ORSet', { replicaId: 7n });
+  a.addNeighbour(2n); // the transport knows them apart
+  b.addNeighbour(1n);
+  a.replica.add('x');
+  b.replica.add('y');
+  const errors = [];
+  for (let r = 0; r < 3; r++) {
+    a.tick();
+    b.tick();
+    for (let i = 0; i < 4; i++) {
+      for (const t of a.drainTransmits()) try { b.handleMessage(1n, t.bytes); } catch (e) { errors.push(e); }
+      for (const t of b.drainTransmits()) try { a.handleMessage(2n, t.bytes); } catch (e) { errors.push(e); }
+    }
+  }
+  assert.ok(errors.length > 0);
+  assert.ok(errors.every((e) => e instanceof Error && /SyncSession.handleMessage: .*replica ids must be unique/.test(e.message)), errors.map((e) => e.message).join('\n'));
+  assert.ok(a.stats().neighbours[0].dotCollisions > 0);
+  assert.deepEqual(a.replica.values(), ['x']);
+  assert.deepEqual(b.replica.values(), ['y']);
+  a.free();
+  b.free();
+});
+
+test('SyncSession.restore: recovering until every neighbour answered', () => {
+  const { s, peer } = pair('GCounter');
+  s.replica.inc(1);
+  for (let r = 0; r < 3; r++) {
+    s.tick();
+    peer.tick();
+    for (const t of s.drainTransmits()) peer.handleMessage(1n, t.bytes);
+    for (const t of peer.drainTransmits()) s.handleMessage(2n, t.bytes);
+  }
+  const back = SyncSession.restore('GCounter', s.persist(), { replicaId: 1n, incarnation: 2 });
+  back.addNeighbour(2n);
+  assert.equal(back.stats().recovering, true);
+  for (let r = 0; r < 3; r++) {
+    back.tick();
+    peer.tick();
+    for (const t of back.drainTransmits()) peer.handleMessage(1n, t.bytes);
+    for (const t of peer.drainTransmits()) back.handleMessage(2n, t.bytes);
+  }
+  assert.equal(back.stats().recovering, false);
+  assert.equal(s.stats().recovering, false);
+  for (const x of [s, peer, back]) x.free();
 });
 
 test('LWWRegister: a write stamped too far ahead of the local clock is refused', () => {

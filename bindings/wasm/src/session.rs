@@ -2,14 +2,15 @@
 //! [`Session`] for any of the five CRDT types, bytes in, bytes out.
 //!
 //! One exported class over an enum of the five sessions keeps the JS surface (and the glue) to
-//! one class; every method dispatches to the core. The only checks made here are the ones every
-//! other class of the bindings makes on bytes from outside: the elements and values a peer's
-//! delta carries must be canonical JS values (see [`crate::value`]), and an LWW write may not be
-//! stamped further ahead of the caller's wall clock than `maxAheadMs`. Both are checked before
-//! the message reaches the core, so a refused message changes nothing.
+//! one class; every method dispatches to the core. The only checks added here are the ones
+//! every other class of the bindings makes on bytes from outside: the elements and values a
+//! peer's delta carries must be canonical JS values (see [`crate::value`]), and an LWW write may
+//! not be stamped further ahead of the caller's wall clock than `maxAheadMs`. Both run as the
+//! core session's validation hook ([`Admit`]), after the message is decoded (once) and before
+//! anything changes, so a refused message changes nothing.
 
-use deltacrdt::codec::{Binary, Reader};
-use deltacrdt::sync::{Session, Strategy, SyncConfig};
+use deltacrdt::codec::Binary;
+use deltacrdt::sync::{Admit, Session, Strategy, SyncConfig};
 use deltacrdt::{
     DeltaCrdt, GCounter, LWWRegister, MVRegister, ORSet, PNCounter, ReplicaId, TimeBound,
 };
@@ -81,6 +82,7 @@ impl WasmSyncConfig {
             } else {
                 u64::from(retransmit_ticks)
             },
+            ..d
         };
         let max_ahead_ms = if max_ahead_ms < 0.0 {
             DEFAULT_MAX_AHEAD_MS
@@ -123,47 +125,40 @@ pub struct WasmSyncSession {
     max_ahead_ms: u64,
 }
 
-/// The offset of the delta payload in a sync message, following the wire format documented in
-/// `deltacrdt::sync`; `None` when the message carries no delta or is malformed (the core then
-/// refuses it with a precise error).
-fn delta_payload(bytes: &[u8]) -> Option<&[u8]> {
-    const ACK: u8 = 1;
-    const DIGEST: u8 = 4;
-    const DELTA: u8 = 8;
-    let mut r = Reader::new(bytes);
-    r.take(2 + 8).ok()?; // format version, tag, sender incarnation
-    let flags = r.byte().ok()?;
-    if flags & DELTA == 0 {
-        return None;
+/// The hook check for the values of a peer's delta: canonical JS values only.
+struct JsValues;
+
+impl<T: CheckValues> Admit<T> for JsValues {
+    type Error = String;
+
+    fn admit(&self, _: ReplicaId, delta: &T) -> Result<(), String> {
+        delta
+            .check_values()
+            .map_err(|e| format!("the delta holds an element or value that is not a JS value: {e}"))
     }
-    if flags & ACK != 0 {
-        r.take(8).ok()?;
-        r.varint().ok()?;
-        r.varint().ok()?;
-    }
-    if flags & DIGEST != 0 {
-        let n = r.varint().ok()?;
-        r.take(usize::try_from(n).ok()?).ok()?;
-    }
-    r.varint().ok()?;
-    r.varint().ok()?;
-    let n = r.varint().ok()?;
-    r.take(usize::try_from(n).ok()?).ok()
 }
 
-/// Checks that the delta a message carries holds only canonical JS values. A payload that does
-/// not decode is left to the core, which refuses the whole message.
-fn check_payload<T: Binary + CheckValues>(bytes: &[u8]) -> Result<Option<T>, String> {
-    let Some(payload) = delta_payload(bytes) else {
-        return Ok(None);
-    };
-    let Ok(delta) = T::from_bytes(payload) else {
-        return Ok(None);
-    };
-    delta
-        .check_values()
-        .map_err(|e| format!("the delta holds an element or value that is not a JS value: {e}"))?;
-    Ok(Some(delta))
+/// The hook check for an LWW write: JS values, and the time bound at the caller's wall clock
+/// (an invalid clock reading refuses only messages that carry a write).
+struct LwwCheck {
+    now_ms: Result<u64, String>,
+    max_ahead_ms: u64,
+}
+
+impl Admit<LWWRegister<Vec<u8>>> for LwwCheck {
+    type Error = String;
+
+    fn admit(&self, from: ReplicaId, delta: &LWWRegister<Vec<u8>>) -> Result<(), String> {
+        JsValues.admit(from, delta)?;
+        if delta.timestamp().is_none() {
+            return Ok(());
+        }
+        let bound = TimeBound {
+            now_ms: self.now_ms.clone()?,
+            max_ahead_ms: self.max_ahead_ms,
+        };
+        bound.admit(from, delta).map_err(|e| e.to_string())
+    }
 }
 
 fn new_session<T>(replica: u64, incarnation: u64, state: T, config: &WasmSyncConfig) -> Session<T>
@@ -190,11 +185,19 @@ impl WasmSyncSession {
     ) -> Result<WasmSyncSession, JsError> {
         macro_rules! make {
             ($variant:ident, $t:ty) => {{
-                let s = match state {
-                    Some(b) => Replica::<$t>::decode(b).map_err(|e| js_error(CLASS, method, e))?,
-                    None => <$t>::default(),
-                };
-                AnySession::$variant(new_session(replica, incarnation, s, config))
+                AnySession::$variant(match state {
+                    Some(b) => {
+                        let s = Replica::<$t>::decode(b).map_err(|e| js_error(CLASS, method, e))?;
+                        // A restart: recovering until every neighbour answered (see the core).
+                        Session::from_saved(
+                            ReplicaId(replica),
+                            incarnation,
+                            s,
+                            config.config.clone(),
+                        )
+                    }
+                    None => new_session(replica, incarnation, <$t>::default(), config),
+                })
             }};
         }
         let inner = match kind {
@@ -217,30 +220,23 @@ impl WasmSyncSession {
         })
     }
 
-    /// What the bindings check before the core sees a message: the values of its delta, and
-    /// for LWW the time bound of its write.
-    fn check_message(&self, bytes: &[u8], now_ms: f64) -> Result<(), String> {
-        match &self.inner {
-            AnySession::LWWRegister(_) => {
-                let write = check_payload::<LWWRegister<Vec<u8>>>(bytes)?;
-                if let Some(ts) = write.as_ref().and_then(LWWRegister::timestamp) {
-                    let bound = TimeBound {
-                        now_ms: wall_ms(now_ms)?,
-                        max_ahead_ms: self.max_ahead_ms,
-                    };
-                    bound.check(ts).map_err(|e| e.to_string())?;
-                }
+    /// Handles a message with the bindings' checks as the core's validation hook.
+    fn handle(&mut self, from: ReplicaId, bytes: &[u8], now_ms: f64) -> Result<bool, String> {
+        let r = match &mut self.inner {
+            AnySession::LWWRegister(s) => {
+                let check = LwwCheck {
+                    now_ms: wall_ms(now_ms),
+                    max_ahead_ms: self.max_ahead_ms,
+                };
+                s.handle_message_with(from, bytes, &check)
             }
-            AnySession::ORSet(_) => {
-                check_payload::<ORSet<Vec<u8>>>(bytes)?;
-            }
-            AnySession::MVRegister(_) => {
-                check_payload::<MVRegister<Vec<u8>>>(bytes)?;
-            }
+            AnySession::ORSet(s) => s.handle_message_with(from, bytes, &JsValues),
+            AnySession::MVRegister(s) => s.handle_message_with(from, bytes, &JsValues),
             // Counters hold no JS values: the core's decoding checks everything.
-            AnySession::GCounter(_) | AnySession::PNCounter(_) => {}
-        }
-        Ok(())
+            AnySession::GCounter(s) => s.handle_message(from, bytes),
+            AnySession::PNCounter(s) => s.handle_message(from, bytes),
+        };
+        r.map_err(|e| e.to_string())
     }
 }
 
@@ -299,10 +295,8 @@ impl WasmSyncSession {
         bytes: &[u8],
         now_ms: f64,
     ) -> Result<bool, JsError> {
-        let err = |e: String| js_error(CLASS, "handleMessage", e);
-        self.check_message(bytes, now_ms).map_err(err)?;
-        each!(&mut self.inner, s => s.handle_message(ReplicaId(from), bytes))
-            .map_err(|e| err(e.to_string()))
+        self.handle(ReplicaId(from), bytes, now_ms)
+            .map_err(|e| js_error(CLASS, "handleMessage", e))
     }
 
     /// Advances time by one tick and starts a sync round with every neighbour.
@@ -370,7 +364,9 @@ impl WasmSyncSession {
 
     /// The traffic counters of a neighbour, `undefined` if it is not one: messages, bytes and
     /// units sent; messages, bytes and units received; catch-ups sent; acked, lacking and
-    /// unacked (each meaningful only if its bit, 1, 2 and 4, is set in the last entry).
+    /// unacked (each meaningful only if its bit, 1, 2 and 4, is set in the entry after them);
+    /// messages refused, of which dot collisions, claims of unissued events, and values refused
+    /// by the bindings' checks.
     pub fn stats(&self, neighbour: u64) -> Option<Vec<u64>> {
         let id = ReplicaId(neighbour);
         each!(&self.inner, s => {
@@ -391,12 +387,16 @@ impl WasmSyncSession {
                 lacking.unwrap_or(0),
                 unacked.unwrap_or(0),
                 known,
+                n.refused,
+                n.dot_collisions,
+                n.unissued_claims,
+                n.admit_refusals,
             ])
         })
     }
 
     /// Session-wide counters: ticks elapsed, buffered deltas, buffered bytes, refused messages,
-    /// next buffer sequence number.
+    /// next buffer sequence number, and 1 while a restored session is recovering.
     pub fn counters(&self) -> Vec<u64> {
         each!(&self.inner, s => vec![
             s.now(),
@@ -404,6 +404,7 @@ impl WasmSyncSession {
             s.buffer_bytes() as u64,
             s.rejected(),
             s.next_seq(),
+            u64::from(s.is_recovering()),
         ])
     }
 }
@@ -446,40 +447,7 @@ mod tests {
     }
 
     #[test]
-    fn delta_payload_finds_the_delta_of_every_message_shape() {
-        let mut a = orset_session(1);
-        let mut b = orset_session(2);
-        a.add_neighbour(ReplicaId(2));
-        b.add_neighbour(ReplicaId(1));
-        a.update(|s| s.add(ReplicaId(1), string("x"))).unwrap();
-        b.update(|s| s.add(ReplicaId(2), string("y"))).unwrap();
-        let mut sessions = [a, b];
-        let mut seen_delta = 0;
-        for _ in 0..4 {
-            for s in &mut sessions {
-                s.tick();
-            }
-            for _ in 0..8 {
-                for i in 0..2 {
-                    while let Some(t) = sessions[i].poll_transmit() {
-                        if let Some(p) = delta_payload(&t.bytes) {
-                            // The located bytes are exactly one ORSet.
-                            ORSet::<Vec<u8>>::from_bytes(p).unwrap();
-                            seen_delta += 1;
-                        }
-                        let from = sessions[i].replica();
-                        sessions[1 - i].handle_message(from, &t.bytes).unwrap();
-                    }
-                }
-            }
-        }
-        assert!(seen_delta >= 2);
-        assert_eq!(sessions[0].state(), sessions[1].state());
-        assert_eq!(sessions[0].state().len(), 2);
-    }
-
-    #[test]
-    fn a_delta_with_a_non_js_value_is_refused_before_the_core_sees_it() {
+    fn a_delta_with_a_non_js_value_is_refused_and_changes_nothing() {
         let mut b = orset_session(2);
         b.add_neighbour(ReplicaId(1));
         // 0xff is no value tag: the JS side could not read this element.
@@ -488,13 +456,19 @@ mod tests {
         let t = b.poll_transmit().unwrap();
         let mut a = orset_session(1);
         a.add_neighbour(ReplicaId(2));
-        let w = WasmSyncSession {
+        let mut w = WasmSyncSession {
             inner: AnySession::ORSet(a.clone()),
             max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
         };
-        let e = w.check_message(&t.bytes, 0.0).unwrap_err();
+        let e = w.handle(ReplicaId(2), &t.bytes, 0.0).unwrap_err();
         assert!(e.contains("not a JS value"), "{e}");
-        // The core alone would accept it: the check is what keeps it out.
+        assert!(e.contains("replica"), "{e}");
+        let AnySession::ORSet(after) = &w.inner else {
+            unreachable!()
+        };
+        assert!(after.state().is_empty());
+        assert_eq!(after.stats(ReplicaId(2)).unwrap().admit_refusals, 1);
+        // The core alone would accept it: the hook is what keeps it out.
         assert!(a.handle_message(ReplicaId(2), &t.bytes).unwrap());
     }
 
@@ -508,17 +482,16 @@ mod tests {
             .unwrap();
         b.tick();
         let t = b.poll_transmit().unwrap();
-        let w = WasmSyncSession {
-            inner: AnySession::LWWRegister(Session::new(
-                ReplicaId(1),
-                1,
-                LWWRegister::new(),
-                SyncConfig::default(),
-            )),
+        let mut a = Session::new(ReplicaId(1), 1, LWWRegister::new(), SyncConfig::default());
+        a.add_neighbour(ReplicaId(2));
+        let mut w = WasmSyncSession {
+            inner: AnySession::LWWRegister(a),
             max_ahead_ms: 1_000,
         };
-        assert!(w.check_message(&t.bytes, 998_000.0).is_err());
-        assert!(w.check_message(&t.bytes, 999_000.0).is_ok());
+        let e = w.handle(ReplicaId(2), &t.bytes, 998_000.0).unwrap_err();
+        assert!(e.contains("ahead"), "{e}");
+        assert!(w.handle(ReplicaId(2), &t.bytes, f64::NAN).is_err());
+        assert!(w.handle(ReplicaId(2), &t.bytes, 999_000.0).unwrap());
     }
 
     #[test]

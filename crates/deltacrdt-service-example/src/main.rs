@@ -250,7 +250,7 @@ fn run(a: &Args) -> Result<bool, String> {
                     let e = js_string(e);
                     session
                         .update(|x| Ok::<_, ()>(x.remove(&e)))
-                        .map_err(|()| "remove".to_string())?;
+                        .map_err(|e| format!("remove: {e:?}"))?;
                 }
                 removed = true;
             }

@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::fmt;
 
 use deltacrdt::prelude::*;
-use deltacrdt::sync::{Session, SyncConfig};
+use deltacrdt::sync::{Session, SyncConfig, UpdateError};
 use deltacrdt::{BoundedCounter, BoundedError, DotsExhausted};
 
 use crate::line::CartLine;
@@ -413,7 +413,9 @@ impl World {
         let receiver = self.regions[to].id;
         let r = &mut self.regions[from];
         let id = r.id;
-        r.stock[Self::sku(sku)].update(|s| s.transfer(id, receiver, n))?;
+        r.stock[Self::sku(sku)]
+            .update(|s| s.transfer(id, receiver, n))
+            .map_err(refused_by_mutator)?;
         let (a, b) = (r.name, self.regions[to].name);
         self.say(format!(
             "{a}: transfers the rights to sell {n} x {sku} to {b}"
@@ -515,7 +517,7 @@ impl World {
         }
         r.carts
             .update(|c| Ok::<_, Infallible>(c.remove(user)))
-            .unwrap_or_else(|never| match never {});
+            .expect("the story's sessions are never restored, so never recovering");
         let items: Vec<String> = lines.iter().map(|(s, q)| format!("{q} x {s}")).collect();
         let name = r.name;
         self.say(format!(
@@ -742,5 +744,14 @@ pub fn run(seed: u64) -> Outcome {
         net: w.net.stats,
         rounds: w.round,
         facts,
+    }
+}
+
+/// The error of an update's mutator. The story's sessions are never restored from a save, so
+/// they are never recovering, which is the only other reason a session refuses an update.
+fn refused_by_mutator<E: fmt::Debug>(e: UpdateError<E>) -> E {
+    match e {
+        UpdateError::Mutate(e) => e,
+        other => panic!("a session of the story refused an update: {other:?}"),
     }
 }

@@ -125,6 +125,12 @@ pub struct SyncConfig {
     /// Ticks to wait for an acknowledgement (or a digest) before sending the whole unacknowledged
     /// interval again (or asking for the digest again). At least 1.
     pub retransmit_ticks: u64,
+    /// Every this many ticks, send each neighbour this session's digest, which it answers
+    /// with what this session lacks: a bound on how long anything a lost, forged or damaged
+    /// message made the pair believe can keep them apart. 0 turns it off (then a forged
+    /// acknowledgement can withhold deltas until the next restart or buffer overflow). Unused
+    /// by [`Strategy::FullState`], which sends everything every tick.
+    pub digest_ticks: u64,
 }
 
 impl Default for SyncConfig {
@@ -134,6 +140,7 @@ impl Default for SyncConfig {
             max_buffer_bytes: 1 << 20,
             max_buffer_deltas: 4096,
             retransmit_ticks: 3,
+            digest_ticks: 32,
         }
     }
 }

@@ -9,6 +9,41 @@ use crate::{DecodeError, DecodeErrorKind};
 /// The type tag of a sync message (second byte), distinct from every CRDT and version tag.
 pub const MESSAGE_TAG: u8 = 32;
 
+/// CRC-32C (Castagnoli, reflected polynomial `0x82F63B78`), one table lookup per byte.
+const CRC_TABLE: [u32; 256] = {
+    let mut table = [0u32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let mut c = i as u32;
+        let mut k = 0;
+        while k < 8 {
+            c = if c & 1 != 0 {
+                (c >> 1) ^ 0x82F6_3B78
+            } else {
+                c >> 1
+            };
+            k += 1;
+        }
+        table[i] = c;
+        i += 1;
+    }
+    table
+};
+
+/// The CRC-32C (Castagnoli) of `bytes`: the checksum that ends every sync message, over all
+/// the bytes before it (see the wire format in [`sync`](super)).
+///
+/// ```
+/// assert_eq!(deltacrdt::sync::checksum(b"123456789"), 0xE306_9283);
+/// ```
+pub fn checksum(bytes: &[u8]) -> u32 {
+    let mut c = !0u32;
+    for &b in bytes {
+        c = CRC_TABLE[((c ^ u32::from(b)) & 0xff) as usize] ^ (c >> 8);
+    }
+    !c
+}
+
 const ACK: u8 = 1;
 const REQUEST_DIGEST: u8 = 2;
 const DIGEST: u8 = 4;
@@ -76,6 +111,8 @@ impl<T: Binary, V: Binary> Message<T, V> {
             write_len(&mut out, bytes.len());
             out.extend_from_slice(&bytes);
         }
+        let crc = checksum(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
         out
     }
 
@@ -115,7 +152,14 @@ impl<T: Binary, V: Binary> Message<T, V> {
         } else {
             None
         };
+        let body = r.offset();
+        let mut crc = [0u8; 4];
+        crc.copy_from_slice(r.take(4)?);
         r.finish()?;
+        let (computed, carried) = (checksum(&bytes[..body]), u32::from_le_bytes(crc));
+        if computed != carried {
+            return Err(SyncError::Checksum { computed, carried });
+        }
         Ok(Message {
             incarnation,
             ack,

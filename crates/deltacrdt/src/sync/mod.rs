@@ -13,13 +13,39 @@
 //!   to the same result as the whole delta, and holds nothing the state already had);
 //! - **digest catch-up**: a neighbour the buffer does not cover (new, restarted, or behind a
 //!   buffer trimmed by its memory bounds) is asked for its digest, its
-//!   [`version`](crate::DeltaCrdt::version), and sent exactly what it lacks with
-//!   [`delta_since`](crate::DeltaCrdt::delta_since).
+//!   [`version`](crate::DeltaCrdt::version), and sent what it lacks with
+//!   [`delta_since`](crate::DeltaCrdt::delta_since);
+//! - **periodic digests**: every [`SyncConfig::digest_ticks`] ticks each neighbour also gets
+//!   the session's digest and answers with what the session lacks, which bounds how long any
+//!   single lost, forged or damaged message can keep a pair apart.
 //!
-//! Guarantees: every message is idempotent, so loss, duplication and reordering cost traffic,
-//! never data; memory is bounded by [`SyncConfig`]; malformed or hostile messages are refused
-//! with a [`SyncError`] and change nothing; there is no IO, no clock and no randomness, so a
-//! run is a function of its inputs (see the `deltacrdt-sim` crate).
+//! Guarantees:
+//! - every message is idempotent, so loss, duplication and reordering cost traffic, never
+//!   data; memory is bounded by [`SyncConfig`]; there is no IO, no clock and no randomness,
+//!   so a run is a function of its inputs (see the `deltacrdt-sim` crate);
+//! - malformed or damaged messages are refused with a [`SyncError`] and change nothing;
+//! - well-formed messages with bad contents are refused with nothing changed (but the
+//!   refusal counters): a delta claiming events of this replica it never issued
+//!   ([`SyncError::ClaimsUnissued`]: forged, or a shared or state-less replica id), a delta
+//!   with a dot this replica holds with other contents ([`SyncError::DotCollision`]: two
+//!   replicas share an id), and whatever the application's [`Admit`] check refuses
+//!   ([`SyncError::Refused`]; the crate ships the LWW time bound, [`TimeBound`](crate::TimeBound),
+//!   as one). Use [`Session::handle_message_with`] for sessions of an `LWWRegister`;
+//! - no single message, forged or damaged, cuts a link for good: whether a delta is joined
+//!   does not depend on its header (incarnations only reset acknowledgement bookkeeping), and
+//!   the periodic digest repairs whatever a forged acknowledgement or digest made a session
+//!   believe, within `digest_ticks` ticks plus a round trip;
+//! - a session [restored](Session::restore) from a save older than its last updates learns
+//!   its own events back from its neighbours before it makes new ones
+//!   ([`Session::is_recovering`], [`UpdateError::Recovering`]).
+//!
+//! What a catch-up delta holds: every event the digest's holder lacks, and, for each replica
+//! whose live-dot digests differ between the two sides, every removed dot of that replica the
+//! answering side knows, as runs, whether or not the holder has them. When the side that is
+//! behind answers the side that is ahead (whose digests differ because it has news), that is
+//! its removal runs resent: 10,014 bytes for 5,000 fragmented removes of one replica, against
+//! 22 bytes the other way (test `catch_up_from_the_side_behind_resends_its_removal_runs`).
+//! The join is still exact; only the size is not minimal.
 //!
 //! [`Strategy`] selects the algorithm, including the baselines the simulator compares against
 //! (full state, classic delta, digest only).
@@ -37,9 +63,20 @@
 //! digest      length (varint), then the sender's version in the crate's binary format
 //! delta       start (varint), end (varint), start < end, length (varint), then the delta in
 //!             the crate's binary format
+//! checksum    CRC-32C (Castagnoli) of every byte before it, u32 little-endian ([`checksum`])
 //! ```
 //!
-//! Nothing may follow. A delta's interval `start..end` names the sender's buffer sequence
+//! Nothing may follow. A header-only message is 15 bytes.
+//!
+//! **Why a checksum.** The session cannot undo a join: a damaged payload that still decodes
+//! (a flipped bit in a sequence number plants a dot nobody issued, and that phantom later
+//! swallows the real event with that dot) would corrupt replicas for good, and the damage
+//! spreads. Transports without integrity checks exist (UDP checksums are optional and 16-bit,
+//! some serial and radio links have none, buggy proxies and storage). CRC-32C costs 4 bytes a
+//! message and catches every error of up to 3 flipped bits (in messages up to 256 MiB) and
+//! every burst of up to 32 bits, so a corrupted message is refused
+//! ([`SyncError::Checksum`]) and, like a lost one, retransmitted. It is no defence against a
+//! forger, who can compute it: forged contents are the job of the checks above. A delta's interval `start..end` names the sender's buffer sequence
 //! numbers it covers (numbering starts at 1); `start == 0` marks a catch-up delta that holds
 //! everything up to `end`. An acknowledgement repeats the interval received; the sender
 //! advances what it knows the neighbour has only when the interval starts at or below that.
@@ -48,6 +85,7 @@
 //! use deltacrdt::{sync::{Session, SyncConfig}, GCounter, ReplicaId};
 //!
 //! let ids = [ReplicaId(1), ReplicaId(2)];
+//! // Replica ids must be unique per live replica (see the README's "Replica ids").
 //! let mut s: Vec<Session<GCounter>> =
 //!     ids.iter().map(|&id| Session::new(id, 1, GCounter::new(), SyncConfig::default())).collect();
 //! s[0].add_neighbour(ids[1]);
@@ -67,14 +105,16 @@
 //! assert_eq!(s[1].state().value(), 5);
 //! ```
 
+mod admit;
 mod config;
 mod error;
 mod measure;
 mod message;
 mod session;
 
+pub use admit::{Admit, AdmitFn};
 pub use config::{Strategy, SyncConfig, UnknownStrategy};
-pub use error::SyncError;
+pub use error::{SyncError, UpdateError};
 pub use measure::Measure;
-pub use message::MESSAGE_TAG;
+pub use message::{checksum, MESSAGE_TAG};
 pub use session::{NeighbourStats, Session, Transmit};

@@ -1,10 +1,11 @@
 //! The sans-IO anti-entropy session.
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::string::ToString;
 use alloc::vec::Vec;
 
 use super::message::{Ack, DeltaPart, Message};
-use super::{Measure, Strategy, SyncConfig, SyncError};
+use super::{Admit, Measure, Strategy, SyncConfig, SyncError, UpdateError};
 use crate::codec::Binary;
 use crate::{DecodeError, DeltaCrdt, ReplicaId};
 
@@ -39,6 +40,17 @@ pub struct NeighbourStats {
     /// The end of the last acknowledged interval of this session's buffer (`None`: unknown,
     /// so the neighbour is brought up to date by digest catch-up).
     pub acked: Option<u64>,
+    /// Messages from the neighbour that were refused (any [`SyncError`] but
+    /// [`UnknownNeighbour`](SyncError::UnknownNeighbour)).
+    pub refused: u64,
+    /// Of those, deltas refused for a dot collision ([`SyncError::DotCollision`]): the
+    /// neighbour and this replica issued different events under one replica id.
+    pub dot_collisions: u64,
+    /// Of those, deltas refused for claiming events of this replica it never issued
+    /// ([`SyncError::ClaimsUnissued`]).
+    pub unissued_claims: u64,
+    /// Of those, deltas refused by the application's check ([`SyncError::Refused`]).
+    pub admit_refusals: u64,
 }
 
 /// A delta waiting in the buffer until every neighbour has acknowledged it.
@@ -75,11 +87,18 @@ struct Neighbour<V> {
     digest_due: bool,
     /// The neighbour's digest, to answer with a catch-up delta.
     reply_to: Option<V>,
+    /// When this session's digest was last sent to the neighbour (for the periodic digest).
+    digest_at: u64,
+    /// Whether this session's digest went to the neighbour in this run (for recovery).
+    digest_sent: bool,
+    /// Whether the neighbour answered a digest of this run with a catch-up delta (for
+    /// recovery: then this replica holds every event of its own that the neighbour has).
+    answered: bool,
     stats: NeighbourStats,
 }
 
 impl<V> Neighbour<V> {
-    fn new(acked: Option<u64>) -> Self {
+    fn new(acked: Option<u64>, now: u64) -> Self {
         Neighbour {
             incarnation: None,
             acked,
@@ -92,6 +111,9 @@ impl<V> Neighbour<V> {
             ack_due: None,
             digest_due: false,
             reply_to: None,
+            digest_at: now,
+            digest_sent: false,
+            answered: false,
             stats: NeighbourStats {
                 acked,
                 ..NeighbourStats::default()
@@ -112,6 +134,8 @@ impl<V> Neighbour<V> {
         self.digest_lacks = None;
         self.requested_at = None;
         self.ack_due = None;
+        // A digest of its previous run no longer says what it has.
+        self.reply_to = None;
     }
 
     /// Records that everything below `end` is at the neighbour; progress restarts the
@@ -143,10 +167,34 @@ impl<V> Neighbour<V> {
 /// Every message is idempotent: loss, duplication and reordering cost traffic, never data.
 /// Time is counted in ticks; each tick starts a sync round with every neighbour.
 ///
-/// **Incarnations.** Each run of a replica gets an incarnation number, which must grow
-/// across restarts (a restart counter stored with the state, or the start time). Peers use it to
-/// notice a restart, after which they bring the replica up to date by digest catch-up; messages
-/// from an older incarnation are ignored.
+/// **Incarnations.** Each run of a replica gets an incarnation number, which should change
+/// across restarts (a restart counter stored with the state, or the start time). It serves
+/// bookkeeping only: a message whose incarnation differs from the sender's previous one makes
+/// the receiver forget what it knew the sender had (acknowledgements), so the pair falls back to
+/// digest catch-up; an acknowledgement counts only if it names this run's incarnation. Deltas
+/// are joined whatever incarnation they carry (they are idempotent), so no incarnation, forged
+/// or damaged, can make a session ignore a neighbour: the worst one message can do is cost a
+/// catch-up.
+///
+/// **Healing.** Every [`SyncConfig::digest_ticks`] ticks a session also sends each neighbour
+/// its digest, which the neighbour answers with what it lacks. Whatever a single forged or
+/// damaged message made a session believe (an acknowledgement of deltas that never arrived, a
+/// digest claiming more than the neighbour has), the pair is back in sync within that many
+/// ticks plus a round trip once genuine messages flow again.
+///
+/// **Validation.** A received delta is refused, with nothing changed, when it claims events of
+/// this replica it never issued ([`SyncError::ClaimsUnissued`]), when it holds a dot this
+/// replica holds with other contents ([`SyncError::DotCollision`]: two replicas share an id),
+/// or when the application's [`Admit`] check passed to
+/// [`handle_message_with`](Self::handle_message_with) refuses it ([`SyncError::Refused`]).
+/// Refusals are counted in [`rejected`](Self::rejected) and in the neighbour's
+/// [`stats`](Self::stats).
+///
+/// **Recovery.** A session made by [`restore`](Self::restore) may hold a save older than its
+/// last updates, whose events its neighbours already have. Until every neighbour has answered
+/// its digest with a catch-up delta ([`is_recovering`](Self::is_recovering)), it accepts its
+/// own events back from them and refuses local updates with [`UpdateError::Recovering`], so it
+/// never issues a dot or count twice.
 ///
 /// ```
 /// use deltacrdt::{sync::{Session, SyncConfig}, ORSet, ReplicaId};
@@ -197,6 +245,7 @@ pub struct Session<T: DeltaCrdt> {
     neighbours: BTreeMap<ReplicaId, Neighbour<T::Version>>,
     now: u64,
     rejected: u64,
+    recovering: bool,
 }
 
 impl<T> Session<T>
@@ -218,12 +267,20 @@ where
             neighbours: BTreeMap::new(),
             now: 0,
             rejected: 0,
+            recovering: false,
         }
     }
 
     /// A session restarted from bytes saved with [`persist`](Self::persist). The incarnation
-    /// must be greater than the one before the restart; neighbours then bring this replica up
+    /// should be greater than the one before the restart; neighbours then bring this replica up
     /// to date, and it them, by digest catch-up.
+    ///
+    /// The session starts [recovering](Self::is_recovering): the save may be older than the
+    /// last updates this replica sent, so local updates are refused with
+    /// [`UpdateError::Recovering`] until every neighbour has answered this session's digest
+    /// (one round trip per neighbour; add the neighbours right after restoring). A replica
+    /// that knows its save is current (saved synchronously after every update) or has no
+    /// neighbours calls [`end_recovery`](Self::end_recovery).
     ///
     /// # Errors
     /// The [`DecodeError`] of malformed bytes.
@@ -235,6 +292,7 @@ where
     /// let saved = s.persist();
     /// let back = Session::<GCounter>::restore(ReplicaId(1), 2, &saved, SyncConfig::default()).unwrap();
     /// assert_eq!(back.state().value(), 3);
+    /// assert!(back.is_recovering());
     /// ```
     pub fn restore(
         replica: ReplicaId,
@@ -242,12 +300,20 @@ where
         bytes: &[u8],
         config: SyncConfig,
     ) -> Result<Self, DecodeError> {
-        Ok(Self::new(
+        Ok(Self::from_saved(
             replica,
             incarnation,
             T::from_bytes(bytes)?,
             config,
         ))
+    }
+
+    /// [`restore`](Self::restore) from a state the caller decoded itself (with extra checks of
+    /// its own, say): the session starts [recovering](Self::is_recovering).
+    pub fn from_saved(replica: ReplicaId, incarnation: u64, state: T, config: SyncConfig) -> Self {
+        let mut s = Self::new(replica, incarnation, state, config);
+        s.recovering = true;
+        s
     }
 
     // ----- getters -----
@@ -275,10 +341,11 @@ where
     /// The bytes to save for a restart: the state in the crate's binary format. Buffers and
     /// acknowledgements are deliberately not saved; catch-up rebuilds what they were for.
     ///
-    /// Save after every local update, before its messages leave: a replica restarted from
-    /// older bytes that then makes updates could reuse the dots or counts it already sent
-    /// (restarting from older bytes without updating first is safe; the neighbours send the
-    /// missing part back).
+    /// Bytes older than the last update sent are safe too: [`restore`](Self::restore) holds
+    /// local updates until every neighbour has sent back what this replica issued since (see
+    /// [`is_recovering`](Self::is_recovering)), so no dot or count is issued twice. Saving
+    /// after every update, before its messages leave, still matters: an update no neighbour
+    /// received is only in the save.
     pub fn persist(&self) -> Vec<u8> {
         self.state.to_bytes()
     }
@@ -338,6 +405,22 @@ where
         self.rejected
     }
 
+    /// Whether this restored session is still learning its own latest events from its
+    /// neighbours (see [`restore`](Self::restore)); local updates are refused meanwhile. It
+    /// ends once every neighbour has answered this session's digest with a catch-up delta
+    /// (a session without neighbours stays recovering until one is added and answers).
+    pub fn is_recovering(&self) -> bool {
+        self.recovering
+    }
+
+    /// Ends recovery now: for a replica whose save is known to be current, or that has no
+    /// neighbour to learn from. Updating from a save older than the last update sent can
+    /// issue a dot or count twice; the neighbours then refuse it with
+    /// [`SyncError::DotCollision`] or keep the larger count.
+    pub fn end_recovery(&mut self) {
+        self.recovering = false;
+    }
+
     // ----- commands -----
 
     /// Applies a local mutation: `mutate` changes the state and returns the delta, as every
@@ -345,15 +428,25 @@ where
     /// and returned. `mutate` must leave the state unchanged when it fails.
     ///
     /// # Errors
-    /// Whatever `mutate` returns.
-    pub fn update<E>(&mut self, mutate: impl FnOnce(&mut T) -> Result<T, E>) -> Result<T, E> {
-        let delta = mutate(&mut self.state)?;
+    /// [`UpdateError::Recovering`] while a restored session is still
+    /// [recovering](Self::is_recovering) (`mutate` is not called); else
+    /// [`UpdateError::Mutate`] with whatever `mutate` returns.
+    pub fn update<E>(
+        &mut self,
+        mutate: impl FnOnce(&mut T) -> Result<T, E>,
+    ) -> Result<T, UpdateError<E>> {
+        if self.recovering {
+            return Err(UpdateError::Recovering);
+        }
+        let delta = mutate(&mut self.state).map_err(UpdateError::Mutate)?;
         self.buffer_push(delta.clone(), None);
         Ok(delta)
     }
 
     /// Joins a delta made elsewhere by this replica (for example decoded from an application's
-    /// own log) and buffers it for the neighbours; returns whether the state changed.
+    /// own log) and buffers it for the neighbours; returns whether the state changed. Unlike
+    /// [`update`](Self::update) it is not held back while [recovering](Self::is_recovering):
+    /// the delta was already made, from whatever state its maker held.
     pub fn apply_delta(&mut self, delta: T) -> bool {
         let changed = self.state.join_ref(&delta);
         if changed {
@@ -371,13 +464,15 @@ where
         // An empty state is trivially at the neighbour: only later deltas need sending.
         let acked = (self.state.is_bottom() && self.config.strategy.uses_delta_buffer())
             .then_some(self.next_seq);
-        self.neighbours.insert(neighbour, Neighbour::new(acked));
+        self.neighbours
+            .insert(neighbour, Neighbour::new(acked, self.now));
     }
 
     /// Removes a neighbour and what was kept for it; returns whether it was one.
     pub fn remove_neighbour(&mut self, neighbour: ReplicaId) -> bool {
         let was = self.neighbours.remove(&neighbour).is_some();
         self.trim();
+        self.check_recovered();
         was
     }
 
@@ -391,34 +486,60 @@ where
 
     // ----- input -----
 
-    /// Handles a message from `from`; returns whether the state changed.
-    ///
-    /// Messages from an older incarnation of `from` are ignored (`Ok(false)`).
+    /// Handles a message from `from`; returns whether the state changed. The same as
+    /// [`handle_message_with`](Self::handle_message_with) with no application check (`&()`);
+    /// sessions of an [`LWWRegister`](crate::LWWRegister) should pass a
+    /// [`TimeBound`](crate::TimeBound) there instead.
     ///
     /// # Errors
-    /// A [`SyncError`] for a message that is malformed, comes from an unknown neighbour or
-    /// acknowledges what was never sent; the session and state are then unchanged.
+    /// A [`SyncError`] for a message that is malformed or damaged, comes from an unknown
+    /// neighbour, acknowledges what was never sent, or carries a delta the session refuses;
+    /// the session and state are then unchanged except for the refusal counters.
     pub fn handle_message(&mut self, from: ReplicaId, bytes: &[u8]) -> Result<bool, SyncError> {
-        match self.check(from, bytes) {
-            Ok(Some(msg)) => Ok(self.apply(from, bytes.len(), msg)),
-            Ok(None) => Ok(false),
+        self.handle_message_with(from, bytes, &())
+    }
+
+    /// Handles a message from `from`, running `admit` on the delta it carries after decoding
+    /// and before anything changes; returns whether the state changed.
+    ///
+    /// # Errors
+    /// As [`handle_message`](Self::handle_message), plus [`SyncError::Refused`] when `admit`
+    /// refuses the delta.
+    pub fn handle_message_with<A: Admit<T> + ?Sized>(
+        &mut self,
+        from: ReplicaId,
+        bytes: &[u8],
+        admit: &A,
+    ) -> Result<bool, SyncError> {
+        match self.check(from, bytes, admit) {
+            Ok(msg) => Ok(self.apply(from, bytes.len(), msg)),
             Err(e) => {
                 self.rejected += 1;
+                if let Some(n) = self.neighbours.get_mut(&from) {
+                    let s = &mut n.stats;
+                    s.refused += 1;
+                    match e {
+                        SyncError::DotCollision { .. } => s.dot_collisions += 1,
+                        SyncError::ClaimsUnissued { .. } => s.unissued_claims += 1,
+                        SyncError::Refused { .. } => s.admit_refusals += 1,
+                        _ => {}
+                    }
+                }
                 Err(e)
             }
         }
     }
 
-    /// Decodes and validates without changing anything; `None` for a stale message.
-    fn check(
+    /// Decodes and validates without changing anything.
+    fn check<A: Admit<T> + ?Sized>(
         &self,
         from: ReplicaId,
         bytes: &[u8],
-    ) -> Result<Option<Message<T, T::Version>>, SyncError> {
-        let n = self
-            .neighbours
-            .get(&from)
-            .ok_or(SyncError::UnknownNeighbour(from))?;
+        admit: &A,
+    ) -> Result<Message<T, T::Version>, SyncError> {
+        if !self.neighbours.contains_key(&from) {
+            return Err(SyncError::UnknownNeighbour(from));
+        }
         let msg = Message::<T, T::Version>::decode(bytes)?;
         if let Some(a) = &msg.ack {
             if a.incarnation == self.incarnation && a.end > self.next_seq {
@@ -428,10 +549,25 @@ where
                 });
             }
         }
-        if n.incarnation.is_some_and(|i| msg.incarnation < i) {
-            return Ok(None);
+        if let Some(d) = &msg.delta {
+            // While recovering, our own events coming back are what we are waiting for.
+            if !self.recovering && d.payload.claims_unissued(&self.state, self.replica) {
+                return Err(SyncError::ClaimsUnissued {
+                    from,
+                    replica: self.replica,
+                });
+            }
+            if let Some(dot) = d.payload.dot_collision(&self.state) {
+                return Err(SyncError::DotCollision { from, dot });
+            }
+            admit
+                .admit(from, &d.payload)
+                .map_err(|e| SyncError::Refused {
+                    from,
+                    reason: e.to_string(),
+                })?;
         }
-        Ok(Some(msg))
+        Ok(msg)
     }
 
     fn apply(&mut self, from: ReplicaId, len: usize, msg: Message<T, T::Version>) -> bool {
@@ -441,7 +577,8 @@ where
         let n = self.neighbours.get_mut(&from).expect("checked");
         if n.incarnation != Some(msg.incarnation) {
             if n.incarnation.is_some() {
-                // The neighbour restarted, maybe from older state: forget what it had.
+                // The neighbour restarted, maybe from older state (or the incarnation is
+                // forged or damaged): forget what it had; catch-up rebuilds it.
                 n.reset();
             }
             n.incarnation = Some(msg.incarnation);
@@ -461,9 +598,7 @@ where
             n.digest_due = true;
         }
         if let Some(v) = msg.digest {
-            if strategy != Strategy::FullState {
-                n.reply_to = Some(v);
-            }
+            n.reply_to = Some(v);
         }
         let mut changed = false;
         if let Some(DeltaPart {
@@ -472,6 +607,11 @@ where
             payload,
         }) = msg.delta
         {
+            if start == 0 && n.digest_sent {
+                // A catch-up computed from a digest of this run: we now hold every event of
+                // ours the neighbour has.
+                n.answered = true;
+            }
             if acks {
                 let ack = Ack {
                     incarnation: msg.incarnation,
@@ -486,7 +626,18 @@ where
             changed = self.receive_delta(from, payload);
         }
         self.trim();
+        self.check_recovered();
         changed
+    }
+
+    /// Ends recovery once every neighbour has answered (see [`Self::is_recovering`]).
+    fn check_recovered(&mut self) {
+        if self.recovering
+            && !self.neighbours.is_empty()
+            && self.neighbours.values().all(|n| n.answered)
+        {
+            self.recovering = false;
+        }
     }
 
     /// Joins a received delta and buffers the part that was new here (RR) or all of it.
@@ -555,7 +706,9 @@ where
         if let Some(v) = &n.reply_to {
             let payload = self.state.delta_since(v);
             digest_lacks = Some(payload.units());
-            if !(strategy == Strategy::DigestOnly && payload.is_bottom()) {
+            // An empty answer is left out by digest-only pull, unless the neighbour asked (it
+            // is recovering and waits for an answer).
+            if !(strategy == Strategy::DigestOnly && payload.is_bottom() && !n.digest_due) {
                 msg.delta = Some(DeltaPart {
                     start: 0,
                     end: next_seq,
@@ -586,10 +739,32 @@ where
                 },
             }
         }
+        let n = self.neighbours.get(&to)?;
+        if n.round_due && strategy == Strategy::DigestOnly {
+            // Digest-only pull sends its digest every round, answering or not.
+            send_digest = true;
+        }
+        if n.round_due {
+            let rto_passed = n.requested_at.is_none_or(|t| now - t >= rto);
+            if self.recovering && !n.answered && rto_passed {
+                // Ask for an answer even if the neighbour has nothing for us (see `restore`).
+                msg.request_digest = true;
+                send_digest = true;
+            }
+            let every = self.config.digest_ticks;
+            if every > 0 && strategy != Strategy::FullState && now - n.digest_at >= every {
+                // The periodic digest: heals whatever a bad message made either side believe.
+                send_digest = true;
+            }
+        }
         if send_digest {
             msg.digest = Some(self.state.version());
         }
         let n = self.neighbours.get_mut(&to)?;
+        if send_digest {
+            n.digest_at = now;
+            n.digest_sent = true;
+        }
         if msg.request_digest {
             n.requested_at = Some(now);
         }
