@@ -169,6 +169,88 @@ fn orset(c: &mut Criterion) {
     g.finish();
 }
 
+fn ormap(c: &mut Criterion) {
+    let n = wl::MAP_KEYS;
+    let id = format!("{} into {n}", wl::MUTATIONS);
+    let mut g = c.benchmark_group("ormap/update");
+    g.throughput(Throughput::Elements(wl::MUTATIONS as u64));
+    let (o, p) = (ours::map_of(n), peer::map_of(n));
+    g.bench_function(BenchmarkId::new("ours", &id), |b| {
+        b.iter_batched(
+            || o.clone(),
+            |mut m| (ours::map_inc_many(&mut m, wl::LEFT, wl::updated_keys()), m),
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function(BenchmarkId::new("crdts", &id), |b| {
+        b.iter_batched(
+            || p.clone(),
+            |mut m| (peer::map_inc_many(&mut m, wl::LEFT, wl::updated_keys()), m),
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("ormap/join");
+    g.throughput(Throughput::Elements(n as u64));
+    let (op, pp) = (ours::map_pair(n), peer::map_pair(n));
+    g.bench_with_input(BenchmarkId::new("ours", n), &op, |b, pair| {
+        b.iter_batched(
+            || pair.clone(),
+            |mut pair| {
+                pair.left.join(pair.right);
+                pair.left
+            },
+            batch(n),
+        )
+    });
+    g.bench_with_input(BenchmarkId::new("crdts", n), &pp, |b, pair| {
+        b.iter_batched(
+            || pair.clone(),
+            |mut pair| {
+                pair.left.merge(pair.right);
+                pair.left
+            },
+            batch(n),
+        )
+    });
+    g.finish();
+
+    // Ours only: the `crdts` map has no catch-up delta (it would ship its whole state).
+    let id = format!(
+        "{n} + {} updates, {} removes",
+        wl::MAP_CATCH_UP_UPDATES,
+        wl::MAP_CATCH_UP_REMOVES
+    );
+    let mut g = c.benchmark_group("ormap/delta_since");
+    let (ahead, behind) = ours::map_catch_up(n);
+    g.bench_function(BenchmarkId::new("ours", &id), |b| {
+        b.iter(|| black_box(&ahead).delta_since(black_box(&behind)))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("ormap/encode");
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("ours", n), |b| {
+        b.iter(|| black_box(&o).to_bytes())
+    });
+    g.bench_function(BenchmarkId::new("crdts", n), |b| {
+        b.iter(|| bincode::serialize(black_box(&p)).expect("encodes"))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("ormap/decode");
+    g.throughput(Throughput::Elements(n as u64));
+    let (ob, pb) = (o.to_bytes(), bincode::serialize(&p).expect("encodes"));
+    g.bench_function(BenchmarkId::new("ours", n), |b| {
+        b.iter(|| ours::Map::from_bytes(black_box(&ob)).expect("decodes"))
+    });
+    g.bench_function(BenchmarkId::new("crdts", n), |b| {
+        b.iter(|| bincode::deserialize::<peer::Map>(black_box(&pb)).expect("decodes"))
+    });
+    g.finish();
+}
+
 fn counters(c: &mut Criterion) {
     let id = format!("{} over 16 replicas", wl::MUTATIONS);
     let mut g = c.benchmark_group("gcounter/inc");
@@ -526,5 +608,5 @@ fn sync(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, orset, counters, registers, sync);
+criterion_group!(benches, orset, ormap, counters, registers, sync);
 criterion_main!(benches);

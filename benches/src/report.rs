@@ -109,16 +109,18 @@ pub fn read_criterion(dir: &Path) -> io::Result<Vec<Timing>> {
     Ok(out)
 }
 
-const TYPE_ORDER: [&str; 5] = [
+const TYPE_ORDER: [&str; 6] = [
     "orset",
+    "ormap",
     "gcounter",
     "pncounter",
     "lwwregister",
     "mvregister",
 ];
-const WORKLOAD_ORDER: [&str; 11] = [
+const WORKLOAD_ORDER: [&str; 12] = [
     "add",
     "remove",
+    "update",
     "inc",
     "inc_dec",
     "set",
@@ -291,16 +293,68 @@ fn verdict_text(v: Verdict) -> &'static str {
     }
 }
 
+/// A goal of issue 9 on an absolute size: `ours` must be at most `max`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SizeGoal {
+    /// The goal as the issue states it.
+    pub claim: String,
+    /// The unit of `max` and `measured`.
+    pub unit: String,
+    /// The largest acceptable value.
+    pub max: f64,
+    /// The measured value (ours).
+    pub measured: Option<f64>,
+}
+
+impl SizeGoal {
+    /// Met, not met, or not measured.
+    pub fn verdict(&self) -> Verdict {
+        match self.measured {
+            None => Verdict::Missing,
+            Some(v) if v <= self.max => Verdict::Met,
+            Some(_) => Verdict::NotMet,
+        }
+    }
+}
+
+/// The size goals of issue 9 (dot kernel and ORMap), evaluated on this run.
+pub fn size_goals(sizes: &[SizeRow]) -> Vec<SizeGoal> {
+    let ours = |metric: &str, param: &str| {
+        sizes
+            .iter()
+            .find(|s| s.metric == metric && s.param == param)
+            .map(|s| s.ours)
+    };
+    vec![
+        SizeGoal {
+            claim: "ORSet heap per `u64` element at 1e4 elements".into(),
+            unit: "bytes/element".into(),
+            max: 40.0,
+            measured: ours("orset heap", "10000"),
+        },
+        SizeGoal {
+            claim: "ORMap catch-up after one nested change in a 100,000-key map".into(),
+            unit: "bytes".into(),
+            max: 64.0,
+            measured: ours("ormap catch-up after one update", "100000"),
+        },
+    ]
+}
+
 /// What each benchmark group measures, for the report.
-pub const DESCRIPTIONS: [(&str, &str); 9] = [
+pub const DESCRIPTIONS: [(&str, &str); 13] = [
     ("*/add, */remove, */inc, */inc_dec, */set, */write", "mutator throughput: N operations, each applied and producing its delta (ours) or operation (crdts, cloned before `apply` so it can be shipped); for `Orswot` every add derives its context from `read_ctx()` and every remove from `contains()`, after the previous operation was applied; the floor appends to a sorted `Vec<u64>`"),
     ("orset/join", "two replicas that diverged: n/2 shared elements, then each side adds n/2 of its own and the left removes every tenth shared one; `left ⊔ right` (inputs cloned outside the timing); floor: sorted union of two `Vec<u64>` of n elements each, half shared"),
     ("gcounter/join, pncounter/join", "two counters over r replicas, each ahead on half of them; floor: union of two sorted `Vec<u64>` of r (2r for PN) entries"),
     ("*/delta_since", "what a lagging replica needs: ours computes `delta_since(version)`; **the `crdts` crate has no catch-up delta, so its column is the cost of cloning the whole state it must send instead**; floor: copy of the tail of a sorted `Vec<u64>`"),
+    ("ormap/update", "1,000 increments of existing keys (every tenth) of a map of 10,000 counters, each producing its delta. Ours: `ORMap<u64, CausalCounter>`, `try_update(key, |v| v.inc(replica, 1))`, whose delta holds only the nested change; crdts: `Map<u64, PNCounter<u64>, u64>` (`PNCounter` is the `crdts` counter closest to a causal counter that implements the map's `Val` trait), `update(key, read_ctx().derive_add_ctx(actor), |v, a| v.inc(a.dot.actor))`, the operation cloned before `apply`"),
+    ("ormap/join", "two maps of 10,000 keys that diverged like the ORSet pair: 5,000 shared keys, each side increments 5,000 keys of its own, the left removes every tenth shared key and the right increments another tenth of them again; ours `join`, crdts `merge` (inputs cloned outside the timing)"),
+    ("ormap/delta_since", "a map of 10,000 keys after 10 increments and 2 key removes: ours computes `delta_since(version)` of the lagging replica. **The `crdts` map has no catch-up delta (it must ship its whole state), so the row has no crdts column**; see the catch-up payload sizes"),
+    ("ormap heap, ormap encoded", "the map of 10,000 counters above; encoded: ours `to_bytes`, crdts `bincode` 1.x; floor: a sorted `Vec<(u64, i64)>` (16 bytes per key)"),
     ("*/encode, */decode", "ours: the crate's binary format (`to_bytes`/`from_bytes`, with full validation on decode); crdts: `bincode` 1.x through its serde derives; floor: 8 little-endian bytes per `u64`"),
     ("lwwregister/join, mvregister/join", "two registers with concurrent writes (16 writers' siblings for MV)"),
     ("sync/orset_round, sync round bytes", "two replicas in sync on 10,000 elements; one makes 100 adds, then messages flow until the link is quiet. Ours: the sans-IO `sync::Session` (buffered deltas, one encoded delta-interval message, RR on receipt, acknowledgement back); crdts, which has no sync protocol: its 100 operations `bincode`-encoded in one message, decoded and applied. Bytes count both directions"),
-    ("heap (sizes)", "bytes the value keeps on the heap, from a counting global allocator (requested sizes), divided by the number of elements/replicas/siblings"),
+    ("heap (sizes)", "bytes the value keeps on the heap, from a counting global allocator (requested sizes), divided by the number of elements/keys/replicas/siblings"),
     ("encoded (sizes)", "encoded length divided by the number of elements; catch-up payload: bytes a lagging replica receives (crdts: the whole state, bincode)"),
 ];
 
@@ -361,7 +415,27 @@ pub fn markdown(machine: &Machine, rows: &[Row], sizes: &[SizeRow], svg_file: &s
         );
     }
 
-    let _ = writeln!(w, "\n## Chart\n\n![crdts ÷ ours, log scale]({svg_file})\n");
+    let _ = writeln!(w, "\n## Size goals of issue 9 (dot kernel and ORMap)\n");
+    let _ = writeln!(w, "| goal | at most | measured | verdict |");
+    let _ = writeln!(w, "|---|---|---|---|");
+    for g in size_goals(sizes) {
+        let _ = writeln!(
+            w,
+            "| {} | {} {} | {} | {} |",
+            g.claim,
+            g.max,
+            g.unit,
+            opt(g.measured, |v| format!("{v:.1}")),
+            verdict_text(g.verdict())
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\nThe ratios before and after the port of `ORSet` and `MVRegister` onto the dot kernel (issue 9), \
+         measured in one sitting, are in [KERNEL.md](KERNEL.md).\n"
+    );
+
+    let _ = writeln!(w, "## Chart\n\n![crdts ÷ ours, log scale]({svg_file})\n");
     let _ = writeln!(w, "Each bar is how many times faster (timings) or smaller (sizes) deltacrdt is than the `crdts` crate on that row; bars left of 1x mean slower or larger. Ticks mark the issue's targets.\n");
 
     let _ = writeln!(w, "## Timings (median per iteration)\n");

@@ -91,6 +91,15 @@ pub fn heap_rows() -> Vec<SizeRow> {
             Some(heap_per(r, || floor::set_of(2 * r))),
         ));
     }
+    let k = workload::MAP_KEYS;
+    rows.push(row(
+        "ormap heap",
+        k,
+        "bytes/key",
+        heap_per(k, || ours::map_of(k)),
+        Some(heap_per(k, || peer::map_of(k))),
+        Some(heap_per(k, || floor::map_of(k))),
+    ));
     let w = workload::REGISTER_WRITERS;
     rows.push(row(
         "mvregister heap",
@@ -119,6 +128,17 @@ pub fn encoded_rows() -> Vec<SizeRow> {
             Some(f as f64 / n as f64),
         ));
     }
+    let k = workload::MAP_KEYS;
+    let o = ours::map_of(k).to_bytes().len();
+    let p = bincode_len(&peer::map_of(k));
+    rows.push(row(
+        "ormap encoded",
+        k,
+        "bytes/key",
+        o as f64 / k as f64,
+        Some(p as f64 / k as f64),
+        Some(16.0),
+    ));
     for r in COUNTER_REPLICAS {
         let o = ours::gcounter_pair(r).left.to_bytes().len();
         let p = bincode_len(&peer::gcounter_pair(r).left);
@@ -206,6 +226,35 @@ pub fn encoded_rows() -> Vec<SizeRow> {
             workload::link::peer_round(&mut pl, workload::link::round_elements()) as f64 / k as f64,
         ),
         Some(8.0),
+    ));
+    // (`k` above is the sync round's update count.)
+    let keys = workload::MAP_KEYS;
+    let (ahead, behind) = ours::map_catch_up(keys);
+    rows.push(row(
+        "ormap catch-up payload",
+        format!(
+            "{keys} + {} updates, {} removes",
+            workload::MAP_CATCH_UP_UPDATES,
+            workload::MAP_CATCH_UP_REMOVES
+        ),
+        "bytes",
+        ahead.delta_since(&behind).to_bytes().len() as f64,
+        Some(bincode_len(&peer::map_catch_up(keys)) as f64),
+        Some((workload::MAP_CATCH_UP_UPDATES * 16 + workload::MAP_CATCH_UP_REMOVES * 8) as f64),
+    ));
+    let big = workload::MAP_ONE_CHANGE_KEYS;
+    let mut one_more = ours::map_of(big);
+    let v = one_more.version();
+    ours::map_inc_many(&mut one_more, workload::LEFT, std::iter::once(big as u64));
+    let mut peer_more = peer::map_of(big);
+    peer::map_inc(&mut peer_more, workload::LEFT, big as u64);
+    rows.push(row(
+        "ormap catch-up after one update",
+        big,
+        "bytes",
+        one_more.delta_since(&v).to_bytes().len() as f64,
+        Some(bincode_len(&peer_more) as f64),
+        Some(16.0),
     ));
     let r = 1_000;
     let (ahead, behind) = ours::gcounter_catch_up(r);

@@ -29,6 +29,15 @@ pub const CATCH_UP_REMOVES: usize = 10;
 pub const CATCH_UP_COUNTERS: usize = 10;
 /// Concurrent writers in the multi-value register join benchmark.
 pub const REGISTER_WRITERS: usize = 16;
+/// Keys of the maps in the ORMap benchmarks (update, join, catch-up, sizes).
+pub const MAP_KEYS: usize = 10_000;
+/// Counter increments the up-to-date map made since the lagging one forked, in the map
+/// catch-up benchmark (on keys the lagging replica already has).
+pub const MAP_CATCH_UP_UPDATES: usize = 10;
+/// Key removes the up-to-date map made since the lagging one forked.
+pub const MAP_CATCH_UP_REMOVES: usize = 2;
+/// Keys of the map in which one nested change is caught up (issue 9: at most 64 bytes).
+pub const MAP_ONE_CHANGE_KEYS: usize = 100_000;
 
 /// The replica that builds the shared part of a diverged pair.
 pub const BASE: u64 = 1;
@@ -95,17 +104,51 @@ pub fn base_elements(n: usize) -> impl Iterator<Item = u64> {
     (0..n as u64).map(|i| i * 2)
 }
 
+// Maps. A map of `n` keys holds the keys [`base_elements`]`(n)`, each a counter that replica
+// [`BASE`] incremented once. A *diverged pair* of maps is built like the set pair: `n / 2`
+// shared keys (`3i`), then the left replica increments `n / 2` keys of its own (`3i + 1`) and
+// removes every tenth shared key, and the right replica increments `n / 2` keys of its own
+// (`3i + 2`) and, again, every tenth shared key (a different tenth from the removed one), so
+// the join merges nested counters as well as keys.
+
+/// The keys updated in the map update benchmark: [`MUTATIONS`] existing keys of a map of
+/// [`MAP_KEYS`] (every tenth).
+pub fn updated_keys() -> impl Iterator<Item = u64> {
+    base_elements(MAP_KEYS).step_by(MAP_KEYS / MUTATIONS)
+}
+
+/// The shared keys the right replica of a diverged map pair increments again.
+pub fn right_updates(n: usize) -> impl Iterator<Item = u64> {
+    shared(n).skip(5).step_by(10)
+}
+
+/// The expected `(key, value)` pairs of the join of a diverged map pair, sorted.
+pub fn joined_counts(n: usize) -> Vec<(u64, i128)> {
+    let removed: std::collections::BTreeSet<u64> = left_removes(n).collect();
+    let bumped: std::collections::BTreeSet<u64> = right_updates(n).collect();
+    let mut all: Vec<(u64, i128)> = shared(n)
+        .filter(|k| !removed.contains(k))
+        .map(|k| (k, if bumped.contains(&k) { 2 } else { 1 }))
+        .chain(left_own(n).map(|k| (k, 1)))
+        .chain(right_own(n).map(|k| (k, 1)))
+        .collect();
+    all.sort_unstable();
+    all
+}
+
 /// deltacrdt.
 pub mod ours {
     use deltacrdt::{
-        DeltaCrdt, GCounter, LWWRegister, Lattice, MVRegister, ORSet, PNCounter, ReplicaId,
-        Timestamp,
+        CausalCounter, DeltaCrdt, GCounter, LWWRegister, Lattice, MVRegister, ORMap, ORSet,
+        PNCounter, ReplicaId, Timestamp,
     };
 
     use super::*;
 
     /// The ORSet type under test.
     pub type Set = ORSet<u64>;
+    /// The ORMap type under test: a counter per key.
+    pub type Map = ORMap<u64, CausalCounter>;
 
     /// Adds each element on behalf of `replica`; returns the deltas.
     pub fn add_many(set: &mut Set, replica: u64, elements: impl Iterator<Item = u64>) -> Vec<Set> {
@@ -146,6 +189,56 @@ pub mod ours {
         add_many(&mut ahead, LEFT, extra);
         remove_many(&mut ahead, base_elements(CATCH_UP_REMOVES));
         (ahead, behind.version())
+    }
+
+    /// Increments the counter under each key by 1 on behalf of `replica`; returns the map
+    /// deltas (each holds only the nested change).
+    pub fn map_inc_many(map: &mut Map, replica: u64, keys: impl Iterator<Item = u64>) -> Vec<Map> {
+        keys.map(|k| {
+            map.try_update(k, |v| v.inc(ReplicaId(replica), 1))
+                .expect("dots left")
+        })
+        .collect()
+    }
+
+    /// Removes each key; returns the deltas.
+    pub fn map_remove_many(map: &mut Map, keys: impl Iterator<Item = u64>) -> Vec<Map> {
+        keys.map(|k| map.remove(&k)).collect()
+    }
+
+    /// A map of `n` keys ([`base_elements`]), each incremented once by replica [`BASE`].
+    pub fn map_of(n: usize) -> Map {
+        let mut m = Map::new();
+        map_inc_many(&mut m, BASE, base_elements(n));
+        m
+    }
+
+    /// The diverged map pair of size `n` (see [`right_updates`]).
+    pub fn map_pair(n: usize) -> Pair<Map> {
+        let mut left = Map::new();
+        map_inc_many(&mut left, BASE, shared(n));
+        let mut right = left.clone();
+        map_inc_many(&mut left, LEFT, left_own(n));
+        map_remove_many(&mut left, left_removes(n));
+        map_inc_many(&mut right, RIGHT, right_own(n));
+        map_inc_many(&mut right, RIGHT, right_updates(n));
+        Pair { left, right }
+    }
+
+    /// An up-to-date map of `n` keys and the version of a replica that forked from it
+    /// [`MAP_CATCH_UP_UPDATES`] increments and [`MAP_CATCH_UP_REMOVES`] key removes ago.
+    pub fn map_catch_up(n: usize) -> (Map, <Map as DeltaCrdt>::Version) {
+        let mut ahead = map_of(n);
+        let behind = ahead.version();
+        let updated = base_elements(n).skip(n / 2).take(MAP_CATCH_UP_UPDATES);
+        map_inc_many(&mut ahead, LEFT, updated);
+        map_remove_many(&mut ahead, base_elements(MAP_CATCH_UP_REMOVES));
+        (ahead, behind)
+    }
+
+    /// The `(key, value)` pairs of a map, in key order.
+    pub fn map_counts(map: &Map) -> Vec<(u64, i128)> {
+        map.iter().map(|(k, v)| (*k, v.value())).collect()
     }
 
     /// [`MUTATIONS`] increments of 1, spread round-robin over `replicas` replicas.
@@ -272,6 +365,77 @@ pub mod peer {
     pub type Lww = LWWReg<u64, (u64, u64)>;
     /// The peer's multi-value register.
     pub type Mv = MVReg<u64, u64>;
+    /// The peer's map of counters (`PNCounter`: the `crdts` counter closest to ours, signed,
+    /// and one that implements the map's `Val` trait, through `ResetRemove`).
+    pub type Map = crdts::Map<u64, PNCounter<u64>, u64>;
+    /// The peer's map operation (what a replica ships).
+    pub type MapOp = crdts::map::Op<u64, PNCounter<u64>, u64>;
+
+    /// Increments the counter under `key` by 1: an add context from `read_ctx()` of the
+    /// current state, the operation applied before the next one is made. Returns the operation.
+    pub fn map_inc(map: &mut Map, actor: u64, key: u64) -> MapOp {
+        let ctx = map.read_ctx().derive_add_ctx(actor);
+        let op = map.update(key, ctx, |v, a| v.inc(a.dot.actor));
+        map.apply(op.clone());
+        op
+    }
+
+    /// Removes `key` with the remove context `get()` hands out for it.
+    pub fn map_remove(map: &mut Map, key: u64) -> MapOp {
+        let ctx = map.get(&key).derive_rm_ctx();
+        let op = map.rm(key, ctx);
+        map.apply(op.clone());
+        op
+    }
+
+    /// Increments each key on behalf of `actor`; returns the operations.
+    pub fn map_inc_many(map: &mut Map, actor: u64, keys: impl Iterator<Item = u64>) -> Vec<MapOp> {
+        keys.map(|k| map_inc(map, actor, k)).collect()
+    }
+
+    /// Removes each key; returns the operations.
+    pub fn map_remove_many(map: &mut Map, keys: impl Iterator<Item = u64>) -> Vec<MapOp> {
+        keys.map(|k| map_remove(map, k)).collect()
+    }
+
+    /// A map of `n` keys ([`base_elements`]), each incremented once by actor [`BASE`].
+    pub fn map_of(n: usize) -> Map {
+        let mut m = Map::new();
+        map_inc_many(&mut m, BASE, base_elements(n));
+        m
+    }
+
+    /// The diverged map pair of size `n`, as [`ours::map_pair`].
+    pub fn map_pair(n: usize) -> Pair<Map> {
+        let mut left = Map::new();
+        map_inc_many(&mut left, BASE, shared(n));
+        let mut right = left.clone();
+        map_inc_many(&mut left, LEFT, left_own(n));
+        map_remove_many(&mut left, left_removes(n));
+        map_inc_many(&mut right, RIGHT, right_own(n));
+        map_inc_many(&mut right, RIGHT, right_updates(n));
+        Pair { left, right }
+    }
+
+    /// The up-to-date map of the map catch-up benchmark (the peer has no delta for a lagging
+    /// replica: it ships the whole state).
+    pub fn map_catch_up(n: usize) -> Map {
+        let mut ahead = map_of(n);
+        let updated = base_elements(n).skip(n / 2).take(MAP_CATCH_UP_UPDATES);
+        map_inc_many(&mut ahead, LEFT, updated);
+        map_remove_many(&mut ahead, base_elements(MAP_CATCH_UP_REMOVES));
+        ahead
+    }
+
+    /// The `(key, value)` pairs of a map, in key order.
+    pub fn map_counts(map: &Map) -> Vec<(u64, i128)> {
+        map.iter()
+            .map(|e| {
+                let (k, v) = e.val;
+                (*k, i128::try_from(&v.read()).expect("small counts"))
+            })
+            .collect()
+    }
 
     /// Adds one element: a fresh add context from `read_ctx()` of the current state, the
     /// operation applied before the next context is derived. Returns the operation.
@@ -470,6 +634,11 @@ pub mod floor {
     /// A sorted vector of `n` elements ([`base_elements`]).
     pub fn set_of(n: usize) -> Vec<u64> {
         base_elements(n).collect()
+    }
+
+    /// A sorted vector of `n` `(key, count)` pairs: the least a map of counters could hold.
+    pub fn map_of(n: usize) -> Vec<(u64, i64)> {
+        base_elements(n).map(|k| (k, 1)).collect()
     }
 
     /// The catch-up floor: the up-to-date sorted vector and the largest element the lagging

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::PathBuf;
 
 use deltacrdt_benches::report::{
-    bars, markdown, read_criterion, rows, svg, targets, Machine, Target, Verdict,
+    bars, markdown, read_criterion, rows, size_goals, svg, targets, Machine, Target, Verdict,
 };
 use deltacrdt_benches::sizes::SizeRow;
 
@@ -141,4 +141,56 @@ fn target_verdict_boundaries() {
     assert_eq!(t(Some(0.25)).verdict(), Verdict::Met);
     assert_eq!(t(Some(0.2501)).verdict(), Verdict::NotMet);
     assert_eq!(t(None).verdict(), Verdict::Missing);
+}
+
+#[test]
+fn ormap_rows_sort_after_orset_and_size_goals_are_judged() {
+    let dir = fake_criterion(
+        "ormap",
+        &[
+            ("gcounter/join", "ours", "16", 1.0),
+            ("ormap/join", "ours", "10000", 10.0),
+            ("ormap/join", "crdts", "10000", 40.0),
+            ("ormap/update", "ours", "1000 into 10000", 5.0),
+            (
+                "ormap/delta_since",
+                "ours",
+                "10000 + 10 updates, 2 removes",
+                2.0,
+            ),
+            ("orset/join", "ours", "10000", 1.0),
+        ],
+    );
+    let rows = rows(&read_criterion(&dir).unwrap());
+    let order: Vec<&str> = rows.iter().map(|r| r.group.as_str()).collect();
+    assert_eq!(
+        order,
+        vec![
+            "orset/join",
+            "ormap/update",
+            "ormap/join",
+            "ormap/delta_since",
+            "gcounter/join"
+        ]
+    );
+    assert_eq!(rows[2].vs_crdts(), Some(0.25));
+    assert_eq!(rows[3].vs_crdts(), None);
+
+    let mut sizes = vec![size("orset heap", "10000", 40.0, 250.0)];
+    let goals = size_goals(&sizes);
+    assert_eq!(goals[0].verdict(), Verdict::Met);
+    assert_eq!(goals[1].verdict(), Verdict::Missing);
+    sizes[0].ours = 40.5;
+    sizes.push(size("ormap catch-up after one update", "100000", 30.0, 9e5));
+    let goals = size_goals(&sizes);
+    assert_eq!(goals[0].verdict(), Verdict::NotMet);
+    assert_eq!(goals[1].verdict(), Verdict::Met);
+    let md = markdown(&Machine::default(), &rows, &sizes, "results.svg");
+    assert!(
+        md.contains("| ormap/join | 10000 | 10.0 ns | 40.0 ns | – | 0.25 | – |"),
+        "{md}"
+    );
+    assert!(md.contains("| ORSet heap per `u64` element at 1e4 elements | 40 bytes/element | 40.5 | **not met** |"), "{md}");
+    assert!(md.contains("[KERNEL.md](KERNEL.md)"));
+    let _ = fs::remove_dir_all(&dir);
 }

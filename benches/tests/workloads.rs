@@ -227,3 +227,76 @@ fn sync_rounds_deliver_the_same_elements_for_both_contenders() {
     // A quiet link sends nothing more.
     assert_eq!(link::pump(&mut o), 0);
 }
+
+#[test]
+fn map_pairs_diverge_and_join_to_the_same_counts_for_both_contenders() {
+    let n = 1_000;
+    let expected = wl::joined_counts(n);
+    assert_eq!(expected.len(), n / 2 - n / 20 + n);
+    assert!(expected.iter().any(|(_, v)| *v == 2));
+
+    let mut o = ours::map_pair(n);
+    let mut p = peer::map_pair(n);
+    assert_eq!(ours::map_counts(&o.left), peer::map_counts(&p.left));
+    assert_eq!(ours::map_counts(&o.right), peer::map_counts(&p.right));
+    assert_ne!(ours::map_counts(&o.left), ours::map_counts(&o.right));
+
+    let right = o.right.clone();
+    assert!(o.left.join(o.right));
+    assert_eq!(ours::map_counts(&o.left), expected);
+    // Join is order-independent here too.
+    let mut other = right;
+    other.join(ours::map_pair(n).left);
+    assert_eq!(other, o.left);
+
+    p.left.merge(p.right);
+    assert_eq!(peer::map_counts(&p.left), expected);
+}
+
+#[test]
+fn map_updates_agree_and_give_one_shippable_delta_per_update() {
+    let mut o = ours::map_of(wl::MAP_KEYS);
+    let mut p = peer::map_of(wl::MAP_KEYS);
+    let start = o.clone();
+    let od = ours::map_inc_many(&mut o, wl::LEFT, wl::updated_keys());
+    let pd = peer::map_inc_many(&mut p, wl::LEFT, wl::updated_keys());
+    assert_eq!((od.len(), pd.len()), (wl::MUTATIONS, wl::MUTATIONS));
+    assert_eq!(o.len(), wl::MAP_KEYS);
+    let counts = ours::map_counts(&o);
+    assert_eq!(counts, peer::map_counts(&p));
+    assert_eq!(
+        counts.iter().filter(|(_, v)| *v == 2).count(),
+        wl::MUTATIONS
+    );
+    // Each delta holds only its key's change, and replaying them reproduces the state.
+    assert!(od.iter().all(|d| d.len() == 1));
+    let mut replayed = start;
+    for d in od {
+        replayed.join(d);
+    }
+    assert_eq!(replayed, o);
+    let mut p2 = peer::map_of(wl::MAP_KEYS);
+    for op in pd {
+        p2.apply(op);
+    }
+    assert_eq!(peer::map_counts(&p2), counts);
+}
+
+#[test]
+fn map_catch_up_delta_brings_a_lagging_replica_to_the_peers_state() {
+    let n = 1_000;
+    let behind = ours::map_of(n);
+    let (ahead, version) = ours::map_catch_up(n);
+    assert_eq!(version, behind.version());
+    let delta = ahead.delta_since(&version);
+    assert_eq!(delta.len(), wl::MAP_CATCH_UP_UPDATES);
+    let mut caught_up = behind;
+    caught_up.join(delta);
+    assert_eq!(caught_up, ahead);
+    assert_eq!(ahead.len(), n - wl::MAP_CATCH_UP_REMOVES);
+    assert_eq!(
+        ours::map_counts(&ahead),
+        peer::map_counts(&peer::map_catch_up(n))
+    );
+    assert_eq!(floor::map_of(n).len(), n);
+}

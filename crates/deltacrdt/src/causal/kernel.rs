@@ -180,6 +180,22 @@ impl<S: DotStore> Causal<S> {
     }
 }
 
+impl<S: DotStore> Causal<S> {
+    /// The join of a non-bottom `self` with the store and context of another value.
+    fn join_store(&mut self, their_store: S, theirs: &CausalContext) -> bool {
+        // Dots come and go mostly in dot order: each replica's digest is updated once a run.
+        let mut flips = ToggleBatch::new(&mut self.live);
+        let mut changed = self
+            .store
+            .join(&self.context, their_store, theirs, &mut |d: Dot, _| {
+                flips.toggle(d.replica, d.seq)
+            });
+        drop(flips);
+        changed |= self.context.join(theirs);
+        changed
+    }
+}
+
 impl<S: DotStore> Lattice for Causal<S> {
     fn join(&mut self, other: Self) -> bool {
         if self.is_bottom() {
@@ -193,16 +209,18 @@ impl<S: DotStore> Lattice for Causal<S> {
             context: theirs,
             ..
         } = other;
-        // Dots come and go mostly in dot order: each replica's digest is updated once a run.
-        let mut flips = ToggleBatch::new(&mut self.live);
-        let mut changed = self
-            .store
-            .join(&self.context, their_store, &theirs, &mut |d: Dot, _| {
-                flips.toggle(d.replica, d.seq)
-            });
-        drop(flips);
-        changed |= self.context.join(&theirs);
-        changed
+        self.join_store(their_store, &theirs)
+    }
+
+    /// Clones only the other store: the join reads the other context by reference and
+    /// never needs its digests (a mutator's delta is joined this way on every call).
+    fn join_ref(&mut self, other: &Self) -> bool {
+        if self.is_bottom() {
+            let changed = !other.is_bottom();
+            *self = other.clone();
+            return changed;
+        }
+        self.join_store(other.store.clone(), &other.context)
     }
 
     fn is_bottom(&self) -> bool {

@@ -170,9 +170,17 @@ impl<E: Ord + Clone> ORSet<E> {
         E: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        let delta = self.remove_delta(element);
-        self.join_ref(&delta);
-        delta
+        // The same as joining `remove_delta`, without the generic join: the element's dots
+        // are in our context already, so only the store and the digests change (toggled, so
+        // that a map holding this set sees exactly what changed).
+        let Some(dots) = self.0.store.remove(element) else {
+            return ORSet::new();
+        };
+        let context: CausalContext = dots.as_slice().iter().copied().collect();
+        for d in dots.as_slice() {
+            toggle(&mut self.0.live, d.replica, d.seq);
+        }
+        ORSet(Causal::from_parts_unchecked(DotMap::default(), context))
     }
 
     /// The delta of [`remove`](Self::remove) without applying it: the element's dots, retired.
