@@ -50,7 +50,9 @@ pub trait Lattice: Clone + PartialEq + Default {
 ///
 /// `version()` summarises what a replica has; `delta_since(v)` is the delta a holder of `v`
 /// needs. For every pair of replicas `a`, `b`:
-/// `b ⊔ a.delta_since(&b.version()) == b ⊔ a`, and the delta holds only what `b` lacks.
+/// `b ⊔ a.delta_since(&b.version()) == b ⊔ a`. Its store entries are all ones `b` lacks; for
+/// causal types it may also carry removed events `b` has seen, when `b`'s live dots of a
+/// replica differ from ours (see [`CausalVersion`](crate::CausalVersion)).
 ///
 /// ```
 /// use deltacrdt::{DeltaCrdt, Lattice, ORSet, ReplicaId};
