@@ -369,4 +369,6 @@ impl<K: Ord + Clone, S: DotStore> DotStore for DotMap<K, S> {
     }
 
     const FLAT: bool = false;
+
+    const TRACK_DIGESTS: bool = true;
 }

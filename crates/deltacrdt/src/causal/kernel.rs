@@ -66,7 +66,9 @@ impl std::error::Error for DotsExhausted {}
 pub struct Causal<S> {
     pub(crate) store: S,
     pub(crate) context: CausalContext,
-    /// Per replica, the digest of its live dots (derived from `store`).
+    /// Per replica, the digest of its live dots (derived from `store`), kept up to date on
+    /// every change for stores that ask for it ([`DotStore::TRACK_DIGESTS`]); empty for the
+    /// others, whose digests are computed when a version or catch-up needs them.
     pub(crate) live: LiveDigests,
 }
 
@@ -142,8 +144,11 @@ impl<S: DotStore> Causal<S> {
 
     /// A value whose store's dots are all in `context` (checked by the caller).
     pub(crate) fn from_parts_unchecked(store: S, context: CausalContext) -> Self {
-        let mut live = LiveDigests::new();
-        store.for_each_dot(&mut |d| toggle(&mut live, d.replica, d.seq));
+        let live = if S::TRACK_DIGESTS {
+            digests_of(&store)
+        } else {
+            LiveDigests::new()
+        };
         Causal {
             store,
             context,
@@ -183,16 +188,28 @@ impl<S: DotStore> Causal<S> {
 impl<S: DotStore> Causal<S> {
     /// The join of a non-bottom `self` with the store and context of another value.
     fn join_store(&mut self, their_store: S, theirs: &CausalContext) -> bool {
-        // Dots come and go mostly in dot order: each replica's digest is updated once a run.
-        let mut flips = ToggleBatch::new(&mut self.live);
-        let mut changed = self
-            .store
-            .join(&self.context, their_store, theirs, &mut |d: Dot, _| {
-                flips.toggle(d.replica, d.seq)
-            });
-        drop(flips);
+        let mut changed = if S::TRACK_DIGESTS {
+            // Dots come and go mostly in dot order: each replica's digest is updated once a run.
+            let mut flips = ToggleBatch::new(&mut self.live);
+            self.store
+                .join(&self.context, their_store, theirs, &mut |d: Dot, _| {
+                    flips.toggle(d.replica, d.seq)
+                })
+        } else {
+            self.store
+                .join(&self.context, their_store, theirs, &mut |_, _| {})
+        };
         changed |= self.context.join(theirs);
         changed
+    }
+
+    /// The live digests: kept, or computed from the store (see [`DotStore::TRACK_DIGESTS`]).
+    fn digests(&self) -> alloc::borrow::Cow<'_, LiveDigests> {
+        if S::TRACK_DIGESTS {
+            alloc::borrow::Cow::Borrowed(&self.live)
+        } else {
+            alloc::borrow::Cow::Owned(digests_of(&self.store))
+        }
     }
 }
 
@@ -234,7 +251,7 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
     /// The causal context (compact: one entry per replica unless events arrived out of
     /// order) with a digest of the live dots of each replica.
     fn version(&self) -> CausalVersion {
-        CausalVersion::with_digests(self.context.clone(), self.live.clone())
+        CausalVersion::with_digests(self.context.clone(), self.digests().into_owned())
     }
 
     /// The live entries whose dots `version` lacks and the events it lacks; and, for each
@@ -246,6 +263,7 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
     /// differ, a walk over our live dots of that replica.
     fn delta_since(&self, version: &CausalVersion) -> Self {
         let mut theirs = version.context.replicas.iter().peekable();
+        let live = self.digests();
         let mut digests = version.live.as_ref().map(|l| l.iter().peekable());
         let mut entries: SmallVec<[(ReplicaId, SeqSet); 1]> = SmallVec::new();
         let mut store = S::default();
@@ -269,7 +287,7 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
                 });
             }
             if let Some(seen) = seen {
-                let kept = self.live.get(&r).copied().unwrap_or(0) ^ sent;
+                let kept = live.get(&r).copied().unwrap_or(0) ^ sent;
                 // The version's digest of `r` (`None`: unknown, 0: none live).
                 let digest = digests.as_mut().map(|d| {
                     while d.next_if(|(t, _)| **t < r).is_some() {}
@@ -309,6 +327,24 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
 
     fn dot_collision(&self, other: &Self) -> Option<Dot> {
         self.store.collision(&other.store)
+    }
+}
+
+/// The per-replica digests of the live dots of `store`.
+pub(crate) fn digests_of<S: DotStore>(store: &S) -> LiveDigests {
+    let mut live = LiveDigests::new();
+    store.for_each_dot(&mut |d| toggle(&mut live, d.replica, d.seq));
+    live
+}
+
+/// XORs the digests `other` into `into` (per replica; a digest that becomes 0 is dropped).
+pub(crate) fn xor_into(into: &mut LiveDigests, other: &LiveDigests) {
+    for (&r, &d) in other.iter() {
+        let slot = into.get_or_insert_with(r, || 0);
+        *slot ^= d;
+        if *slot == 0 {
+            into.remove(&r);
+        }
     }
 }
 

@@ -21,7 +21,7 @@ pub(crate) use chunk_map::ChunkMap;
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
 pub use dot_map::DotMap;
-pub(crate) use kernel::causal_type;
+pub(crate) use kernel::{causal_type, digests_of, xor_into};
 pub use kernel::{Causal, CausalType, DotsExhausted, PartsError};
 pub use store::{DotFun, DotSet, DotStore};
 pub(crate) use vec_map::VecMap;

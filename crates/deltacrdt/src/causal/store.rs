@@ -66,6 +66,13 @@ pub trait DotStore: Clone + Default + PartialEq {
     /// Whether [`join`](Self::join) keeps a dot held by both sides in every case. True of
     /// stores whose dots carry no nested keys; a map's linear-merge join relies on it.
     const FLAT: bool = true;
+
+    /// Whether [`Causal`](crate::causal::Causal) keeps the per-replica digests of the live
+    /// dots up to date on every change (true for large stores, such as maps, where computing
+    /// them for each version would walk the whole store), or computes them when a version or
+    /// a catch-up delta needs them (the default, for stores of a few dots, where keeping them
+    /// would cost every join and write more than it saves).
+    const TRACK_DIGESTS: bool = false;
 }
 
 /// A set of dots, sorted: the store of an enable-wins flag and of each element of an

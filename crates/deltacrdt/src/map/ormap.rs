@@ -5,7 +5,9 @@ use core::borrow::Borrow;
 use core::convert::Infallible;
 use core::fmt;
 
-use crate::causal::{causal_type, toggle, Causal, CausalType, DotMap, DotStore, LiveDigests};
+use crate::causal::{
+    causal_type, digests_of, toggle, xor_into, Causal, CausalType, DotMap, DotStore, LiveDigests,
+};
 use crate::{CausalContext, Dot};
 
 /// An observed-remove map from keys `K` to nested causal CRDTs `V`:
@@ -121,6 +123,14 @@ impl<K: Ord + Clone, V: CausalType> ORMap<K, V> {
             live,
         } = &mut self.0;
         let store = map.entries.remove(&key).unwrap_or_default();
+        // What the nested value's dots were, for stores whose digests are computed on demand
+        // (for the others, the digests the mutators toggle say what changed).
+        let tracked = <V::Store as DotStore>::TRACK_DIGESTS;
+        let before = if tracked {
+            LiveDigests::new()
+        } else {
+            digests_of(&store)
+        };
         // The nested value borrows the map's context for the call (moved, not copied). Its
         // digests start empty: mutators toggle them, so they end as the XOR of what changed.
         let mut value = V::from_causal(Causal {
@@ -132,8 +142,12 @@ impl<K: Ord + Clone, V: CausalType> ORMap<K, V> {
         let Causal {
             store,
             context: nested_context,
-            live: changed,
+            live: mut changed,
         } = value.into_causal();
+        if !tracked {
+            changed = before;
+            xor_into(&mut changed, &digests_of(&store));
+        }
         *context = nested_context;
         let delta = result.map(V::into_causal);
         // Bring the index and the map's digests up to date with the dots the delta names,
