@@ -178,11 +178,6 @@ impl<S: DotStore> Causal<S> {
     pub fn next_dot(&self, replica: ReplicaId) -> Result<Dot, DotsExhausted> {
         self.context.try_next_dot(replica)
     }
-
-    /// Applies a delta: `self ⊔ delta`. Returns whether anything changed.
-    pub fn apply(&mut self, delta: Self) -> bool {
-        self.join(delta)
-    }
 }
 
 impl<S: DotStore> Causal<S> {

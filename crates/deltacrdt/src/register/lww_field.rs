@@ -120,12 +120,6 @@ impl<V: Ord + Clone> LWWField<V> {
     pub fn timestamp(&self) -> Option<Timestamp> {
         self.entry().map(|(t, _, _)| t)
     }
-
-    /// The latest timestamp any write here carries, for checking a peer's writes against a
-    /// clock bound before joining them.
-    pub fn max_timestamp(&self) -> Option<Timestamp> {
-        self.timestamp()
-    }
 }
 
 /// Why [`LWWField::set_with_clock`] failed; nothing was changed.
