@@ -295,6 +295,12 @@ try {
   const ctxs = [await chromium.browser.newContext(), await chromium.browser.newContext()];
   const pages = [await openPage(ctxs[0], demo(0), pageErrors), await openPage(ctxs[1], demo(1), pageErrors)];
   const pageInst = [0, 1];
+  // A page being moved takes no edits, and its move starts only once its last edit returned:
+  // an edit racing with the navigation could be unloaded before the page persisted it, and
+  // the oracle would count an edit that no replica ever held.
+  const pageMoving = [false, false];
+  /** @type {Promise<unknown>[]} */
+  const pageInflight = [Promise.resolve(), Promise.resolve()];
   log(`${clients.length} Node clients and ${pages.length} Chromium pages joined`);
 
   // The fault schedule, in fractions of the edit period.
@@ -320,12 +326,15 @@ try {
     const to = ((pageInst[p] ?? 0) + 1) % N_INSTANCES;
     const page = pages[p];
     assert.ok(page);
+    pageMoving[p] = true;
+    await pageInflight[p];
     // Everything a page holds is in its IndexedDB before it is sent: reloading it on
     // another instance's URL loses nothing.
     await page.evaluate(() => /** @type {any} */ (window).cart.flush());
     await page.goto(demo(to), { timeout: 20_000 });
     await page.waitForFunction(() => /** @type {any} */ (window).ready === true, null, { timeout: 20_000 });
     pageInst[p] = to;
+    pageMoving[p] = false;
     faults.pageMoves++;
     log(`page ${p} moved to instance ${to}`);
   };
@@ -364,10 +373,13 @@ try {
     }
     // Pages: one edit each every ~5 ticks (page.evaluate is slow on 2 cores).
     if (++pageN % 5 === 0) {
-      for (const page of pages) {
+      for (const [p, page] of pages.entries()) {
         const sku = CATALOG[Math.floor(random() * CATALOG.length)] ?? 'apple';
+        if (pageMoving[p]) continue;
         try {
-          await page.evaluate((s) => /** @type {any} */ (window).cart.add(s), sku);
+          const op = page.evaluate((s) => /** @type {any} */ (window).cart.add(s), sku);
+          pageInflight[p] = op.catch(() => {});
+          await op;
           /** @type {Map<string, boolean>} */ (oracleSets.get(pageItems)).set(sku, true);
           if (sku === 'apple') oracleCounters.set(appleRoom, (oracleCounters.get(appleRoom) ?? 0) + 1);
           else {
