@@ -76,8 +76,8 @@ function bytesArg(b: unknown, where: string): Uint8Array {
 
 
 
-/** The kinds of replica, by class name. */
-export type Kind = 'GCounter' | 'PNCounter' | 'ORSet' | 'LWWRegister' | 'MVRegister';
+/** The kinds of replica, by class name (the keys of {@link KINDS}). */
+export type Kind = keyof typeof KINDS;
 
 /** Set by `adopt` so the constructor takes an existing wasm object instead of making one. */
 let adopting: WasmReplica | undefined;
@@ -271,7 +271,10 @@ export abstract class Replica implements Disposable {
    * The deltas also stay in the pending group of {@link takeDelta}: use one or the other.
    */
   onLocalDelta(listener: DeltaListener): () => void {
-    void this.w; // flushes what JS gathered: from now on each mutation has its own delta
+    // Hands over what JS gathered: from now on each mutation has its own delta.
+    this.alive();
+    this.dirty = true;
+    void this.w;
     return subscribe(this.#onLocalDelta, listener);
   }
 
@@ -319,52 +322,69 @@ function checkedAmount(n: number | bigint, where: string): bigint {
  * local-delta listener every increment is its own delta.
  */
 abstract class Counter extends Replica {
+  /** Increments and decrements gathered in JS, not yet in the wasm object. */
   #inc = 0;
   #dec = 0;
-  /** How much the replica's own entry can still grow (capped at 2^53 - 1); -1 while unknown. */
-  #incRoom = -1;
-  #decRoom = -1;
+  /**
+   * How much more may be gathered: the room the replica's own entry has left (capped at
+   * 2^53 - 1) minus what is gathered; 0 while unknown, freed, or a local-delta listener wants
+   * every increment's own delta.
+   */
+  #incLeft = 0;
+  #decLeft = 0;
 
   /** Adds `n` to the increments (or, `dec`, the decrements). @internal */
   protected count(n: number | bigint, dec: boolean, method: string): void {
-    if (typeof n === 'number' && n >= 0 && Number.isSafeInteger(n) && !this.keepDelta) {
-      this.alive();
-      let room = dec ? this.#decRoom : this.#incRoom;
-      if (room < 0) {
-        room = this.w.room(dec); // flushes first: nothing is pending after it
-        if (dec) this.#decRoom = room;
-        else this.#incRoom = room;
+    // The fast path: a whole number within the room left.
+    if (typeof n === 'number' && n >= 1 && n <= (dec ? this.#decLeft : this.#incLeft) && Number.isInteger(n)) {
+      if (dec) {
+        this.#dec += n;
+        this.#decLeft -= n;
+      } else {
+        this.#inc += n;
+        this.#incLeft -= n;
       }
-      const pending = dec ? this.#dec : this.#inc;
-      if (n <= room - pending) {
-        if (n === 0) return;
-        if (dec) this.#dec = pending + n;
-        else this.#inc = pending + n;
-        this.dirty = true;
-        this.cache = undefined;
-        this.emitLocal();
+      this.dirty = true;
+      this.cache = undefined;
+      this.emitLocal();
+      return;
+    }
+    if (typeof n === 'number' && n >= 1 && Number.isSafeInteger(n) && !this.keepDelta) {
+      // Learn the room left (flushing first), then take the fast path if it fits.
+      const room = this.w.room(dec);
+      if (dec) this.#decLeft = room;
+      else this.#incLeft = room;
+      if (n <= room) {
+        this.count(n, dec, method);
         return;
       }
     }
     const amount = checkedAmount(n, `${this.typeName}.${method}`);
     const keep = this.keepDelta;
     this.afterLocal(this.call(method, (w) => (dec ? w.dec(amount, keep) : w.inc(amount, keep))));
-    this.#incRoom = this.#decRoom = -1;
+    this.#incLeft = this.#decLeft = 0;
   }
 
   /** @internal */
   protected override flush(w: WasmReplica): void {
     const [inc, dec] = [this.#inc, this.#dec];
     this.#inc = this.#dec = 0;
-    this.#incRoom = this.#decRoom = -1;
+    this.#incLeft = this.#decLeft = 0;
     if (inc > 0) w.inc(BigInt(inc), false);
     if (dec > 0) w.dec(BigInt(dec), false);
   }
 
   /** @internal */
   override changedBy(origin: unknown, local = false): void {
-    this.#incRoom = this.#decRoom = -1;
+    this.#incLeft = this.#decLeft = 0;
     super.changedBy(origin, local);
+  }
+
+  /** @internal */
+  override free(): void {
+    this.#inc = this.#dec = 0;
+    this.#incLeft = this.#decLeft = 0;
+    super.free();
   }
 
   /** The exact value. */
@@ -656,3 +676,10 @@ export class MVRegister<T extends Value = Value> extends Replica {
     return this.w.size() > 1;
   }
 }
+
+/**
+ * The replica class of each kind: the JS side's one list of kinds (the wasm side's is the
+ * `kinds!` list in `bindings/wasm/src/kinds.rs`; its `WasmReplica` refuses a name it lacks).
+ * `SyncSession`, `Kind` and `SyncKind` are derived from it.
+ */
+export const KINDS = { GCounter, PNCounter, ORSet, LWWRegister, MVRegister } as const;

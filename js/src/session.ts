@@ -11,24 +11,13 @@
 import { WasmReplica, WasmSyncConfig } from './wasm/deltacrdt_wasm.js';
 import { assertReady } from './ready.js';
 import { reportError, rethrow } from './errors.js';
-import { GCounter, LWWRegister, MVRegister, ORSet, PNCounter, Replica, type ReplicaId } from './core.js';
+import { KINDS, LWWRegister, Replica, type Kind, type ReplicaId } from './core.js';
 
-/** The CRDT types a {@link SyncSession} can hold. */
-export type SyncKind = 'GCounter' | 'PNCounter' | 'ORSet' | 'LWWRegister' | 'MVRegister';
+/** The CRDT types a {@link SyncSession} can hold: the keys of {@link KINDS}. */
+export type SyncKind = Kind;
 
 /** The replica class of each {@link SyncKind}. */
-export interface SyncReplicas {
-  /** A grow-only counter. */
-  GCounter: GCounter;
-  /** A counter that goes up and down. */
-  PNCounter: PNCounter;
-  /** An add-wins observed-remove set. */
-  ORSet: ORSet;
-  /** A last-writer-wins register. */
-  LWWRegister: LWWRegister;
-  /** A multi-value register. */
-  MVRegister: MVRegister;
-}
+export type SyncReplicas = { [K in SyncKind]: InstanceType<(typeof KINDS)[K]> };
 
 /**
  * The synchronization algorithm: `bp-rr` (the default: delta intervals, never sending a delta
@@ -135,7 +124,6 @@ export interface SyncStats {
 
 const U64_LIMIT = 1n << 64n;
 const STRATEGIES: readonly string[] = ['full-state', 'classic-delta', 'bp', 'rr', 'bp-rr', 'digest'];
-const KINDS: readonly string[] = ['GCounter', 'PNCounter', 'ORSet', 'LWWRegister', 'MVRegister'];
 
 function u64(n: unknown, where: string, what: string): bigint {
   if (typeof n === 'bigint' && n >= 0n && n < U64_LIMIT) return n;
@@ -208,8 +196,8 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
     restoring = undefined;
     const where = pending?.where ?? 'SyncSession';
     assertReady(where);
-    if (!KINDS.includes(kind)) {
-      throw new TypeError(`${where}: unknown CRDT type ${String(kind)} (expected ${KINDS.join(', ')})`);
+    if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) {
+      throw new TypeError(`${where}: unknown CRDT type ${String(kind)} (expected ${Object.keys(KINDS).join(', ')})`);
     }
     const id = options.replicaId === undefined ? randomId() : u64(options.replicaId, where, 'replicaId');
     const incarnation = options.incarnation === undefined ? 1n : u64(options.incarnation, where, 'incarnation');
@@ -227,21 +215,8 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
     }
     this.#kind = kind;
     const lww = { now: this.#now, ...(options.maxAheadMs === undefined ? {} : { maxAheadMs: options.maxAheadMs }) };
-    const k: SyncKind = kind;
-    const make = (): Replica => {
-      switch (k) {
-        case 'GCounter':
-          return new GCounter();
-        case 'PNCounter':
-          return new PNCounter();
-        case 'ORSet':
-          return new ORSet();
-        case 'LWWRegister':
-          return new LWWRegister(undefined, lww);
-        case 'MVRegister':
-          return new MVRegister();
-      }
-    };
+    const cls = KINDS[kind as SyncKind];
+    const make = (): Replica => (cls === LWWRegister ? new LWWRegister(undefined, lww) : new cls());
     this.#replica = Replica.adopt(make, w) as SyncReplicas[K];
   }
 
@@ -343,6 +318,17 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
         reportError(err);
       }
     }
+  }
+
+  /**
+   * Ends a restored session's recovery now and applies the edits held meanwhile. Only for a
+   * save known to be current: its owner saved every change before any message left (as
+   * `deltacrdt-provider` does). Ending recovery on an older save lets an edit reuse an event of
+   * the lost ones; the neighbours then refuse it (a dot collision) and the replicas differ.
+   */
+  endRecovery(): void {
+    if (this.#call('endRecovery', (w) => w.endRecovery())) this.replica.changedBy(undefined, true);
+    this.#reportFailedEdits();
   }
 
   /** Advances time by one tick and starts a sync round with every neighbour. */

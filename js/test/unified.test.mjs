@@ -165,3 +165,60 @@ test('CommonJS require() loads the same package', () => {
   `], { cwd: here, encoding: 'utf8' });
   assert.equal(out.trim(), 'true true cjs');
 });
+
+test('a packed tarball installs into a fresh project: ESM, CommonJS and TypeScript CommonJS (module node20/nodenext) work', async () => {
+  const fs = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const pkgDir = path.join(here, '..');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'deltacrdt-pack-'));
+  try {
+    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: pkgDir, encoding: 'utf8', timeout: 60_000 }).trim();
+    const app = path.join(dir, 'app');
+    fs.mkdirSync(app);
+    fs.writeFileSync(path.join(app, 'package.json'), JSON.stringify({ name: 'app', private: true }));
+    execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--silent', path.join(dir, packed)], { cwd: app, timeout: 60_000 });
+    const files = fs.readdirSync(path.join(app, 'node_modules', 'deltacrdt'));
+    assert.deepEqual(files.sort(), ['README.md', 'dist', 'package.json']);
+    const esm = `import { SyncSession, ORSet } from 'deltacrdt'; const s = new SyncSession('ORSet', { replicaId: 1n }); s.replica.add('esm'); console.log(s.replica instanceof ORSet, s.replica.values()[0]);`;
+    assert.equal(execFileSync(process.execPath, ['--input-type=module', '-e', esm], { cwd: app, encoding: 'utf8' }).trim(), 'true esm');
+    const cjs = `const { GCounter } = require('deltacrdt'); const c = new GCounter(1); c.inc(2); console.log(c.value);`;
+    assert.equal(execFileSync(process.execPath, ['-e', cjs], { cwd: app, encoding: 'utf8' }).trim(), '2');
+    fs.writeFileSync(
+      path.join(app, 'index.ts'),
+      "import { ORSet, SyncSession, DeltaCrdtError } from 'deltacrdt';\n" +
+        "const s = new SyncSession('ORSet', { replicaId: 1n });\nconst r: ORSet = s.replica;\nr.add('ts');\n" +
+        'console.log(r.values()[0], DeltaCrdtError.name);\n',
+    );
+    const tsc = path.join(pkgDir, 'node_modules', '.bin', 'tsc');
+    const common = ['--strict', '--target', 'ES2022', '--lib', 'ES2022,DOM', 'index.ts'];
+    for (const module of ['node20', 'nodenext']) {
+      execFileSync(tsc, ['--module', module, '--outDir', `out-${module}`, ...common], { cwd: app, timeout: 60_000 });
+      assert.equal(execFileSync(process.execPath, [`out-${module}/index.js`], { cwd: app, encoding: 'utf8' }).trim(), 'ts DeltaCrdtError');
+    }
+    // The setting the README says is not supported for CommonJS projects.
+    assert.throws(() => execFileSync(tsc, ['--module', 'node16', '--noEmit', ...common], { cwd: app, encoding: 'utf8', stdio: 'pipe' }), (e) => /TS1479/.test(String(e.stdout)));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('endRecovery: for a save known to be current, held edits run at once', () => {
+  const s = new SyncSession('ORSet', { replicaId: 1n });
+  s.replica.add('saved');
+  const back = SyncSession.restore('ORSet', s.persist(), { replicaId: 1n, incarnation: 2 });
+  back.replica.add('held');
+  assert.equal(back.stats().heldEdits, 1);
+  assert.deepEqual(back.replica.values(), ['saved']);
+  const events = [];
+  back.replica.onChange((e) => events.push(e.local));
+  back.endRecovery();
+  assert.equal(back.stats().recovering, false);
+  assert.equal(back.stats().heldEdits, 0);
+  assert.deepEqual(back.replica.values(), ['held', 'saved']);
+  assert.deepEqual(events, [true]);
+  back.replica.add('direct');
+  assert.equal(back.replica.size, 3);
+  s.free();
+  back.free();
+});

@@ -158,6 +158,14 @@ impl WasmReplica {
         Ok(self.replay() | changed)
     }
 
+    /// Ends recovery now, for a save known to be current (its owner saves every change before
+    /// any message leaves), and runs the held edits; returns whether they changed the state.
+    #[wasm_bindgen(js_name = endRecovery)]
+    pub fn end_recovery(&mut self) -> R<bool> {
+        self.held_mut()?.end_recovery();
+        Ok(self.replay())
+    }
+
     /// Advances time by one tick and starts a sync round with every neighbour.
     pub fn tick(&mut self) -> R<()> {
         self.held_mut()?.tick();
