@@ -321,6 +321,9 @@ function checkedAmount(n: number | bigint, where: string): bigint {
  * within the room the replica's own entry has left, so no error is deferred. With a
  * local-delta listener every increment is its own delta.
  */
+/** The largest small integer of V8 on every platform, 2^30 - 1. */
+const SMALL_INT = 0x3fff_ffff;
+
 abstract class Counter extends Replica {
   /** Increments and decrements gathered in JS, not yet in the wasm object. */
   #inc = 0;
@@ -350,8 +353,9 @@ abstract class Counter extends Replica {
       return;
     }
     if (typeof n === 'number' && n >= 1 && Number.isSafeInteger(n) && !this.keepDelta) {
-      // Learn the room left (flushing first), then take the fast path if it fits.
-      const room = this.w.room(dec);
+      // Learn the room left (flushing first), then take the fast path if it fits. Capped at
+      // 2^30 - 1 so that the fields stay small integers for the JIT; past it, a flush.
+      const room = Math.min(this.w.room(dec), SMALL_INT);
       if (dec) this.#decLeft = room;
       else this.#incLeft = room;
       if (n <= room) {
