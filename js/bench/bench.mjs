@@ -1,7 +1,9 @@
 // Node benchmarks of the deltacrdt npm package against yjs, @automerge/automerge, loro-crdt and
 // (where it has the type) the `crdts` npm package, on the equal workloads of issue 4.
 //
-// Usage: cd js/bench && npm ci && node bench.mjs [--quick]
+// Usage: cd js/bench && npm ci && node bench.mjs [--quick] [--no-large]
+// Besides the workloads of issue 4, the rows of issue 11: the per-operation cost of inc and of a
+// set add against crdts (npm), and one addAll of 1,000,000 elements in wasm against native.
 // Our package is imported from the built files in js/dist (run scripts/build-wasm first); if
 // they are missing, the peers still run and the report says ours is missing.
 //
@@ -29,6 +31,11 @@ const INCREMENTS = quick ? 1_000 : 10_000;
 const ADDS = quick ? 1_000 : 10_000;
 const REMOVES = ADDS / 10;
 const WRITES = 1_000;
+// The per-operation rows: one replica, no merge.
+const OP_INCREMENTS = quick ? 10_000 : 100_000;
+const OP_ADDS = quick ? 1_000 : 10_000;
+// The large-set row: one addAll in wasm, against the same call in native Rust.
+const LARGE = quick ? 100_000 : 1_000_000;
 const item = (i) => `item-${i}`;
 
 // ---- our package ---------------------------------------------------------------------------
@@ -342,6 +349,66 @@ addRow('register', `register: ${WRITES} writes`, 'ms', await timeIt('register', 
 addRow('register-size', `register: encoded state after ${WRITES} writes`, 'bytes', regSizes);
 if (ours) finals.ours.free();
 
+// ---- per-operation cost against plain JavaScript (crdts) ----------------------------------
+const perOp = (ms, n) => (ms * 1e6) / n;
+const incFns = {
+  ours() {
+    const c = new ours.GCounter(1n);
+    for (let k = 0; k < OP_INCREMENTS; k++) c.inc(1);
+    check(c.value === OP_INCREMENTS, 'ours inc');
+    c.free();
+  },
+  crdts() {
+    const c = new NpmCrdts.GCounter('r1');
+    for (let k = 0; k < OP_INCREMENTS; k++) c.increment(1);
+    check(c.value === OP_INCREMENTS, 'crdts inc');
+  },
+};
+const incMs = await timeIt('inc', incFns, iterations * 2);
+addRow('inc', `inc: ns per increment (${OP_INCREMENTS} on one counter)`, 'ns/op', Object.fromEntries(Object.entries(incMs).map(([k, v]) => [k, perOp(v, OP_INCREMENTS)])));
+const addFns = {
+  ours() {
+    const s = new ours.ORSet(1n);
+    for (let i = 0; i < OP_ADDS; i++) s.add(item(i));
+    check(s.size === OP_ADDS, 'ours add');
+    s.free();
+  },
+  crdts() {
+    const s = new NpmCrdts.ORSet();
+    for (let i = 0; i < OP_ADDS; i++) s.add(item(i), `1:${i}`);
+    check(s.toArray().length === OP_ADDS, 'crdts add');
+  },
+};
+const addMs = await timeIt('add', addFns, iterations * 2);
+addRow('add', `set add: ns per add (${OP_ADDS} adds of "item-<i>" to one set)`, 'ns/op', Object.fromEntries(Object.entries(addMs).map(([k, v]) => [k, perOp(v, OP_ADDS)])));
+
+// ---- one addAll of a large set: wasm against native ---------------------------------------
+let large = null;
+if (ours && !process.argv.includes('--no-large')) {
+  const items = Array.from({ length: LARGE }, (_, i) => item(i));
+  const s = new ours.ORSet(1n);
+  const t0 = performance.now();
+  s.addAll(items);
+  const wasmMs = performance.now() - t0;
+  check(s.size === LARGE, 'ours addAll');
+  s.free();
+  console.error(`  addAll ${LARGE} deltacrdt (wasm): ${wasmMs.toFixed(0)} ms`);
+  // The same call natively: bindings/wasm/examples/add_all.rs times ORSet::add_all of the same
+  // encoded elements (release build; its compile time is not counted).
+  let nativeMs = null;
+  try {
+    const out = execSync(`cargo run --quiet --release -p deltacrdt-wasm --example add_all -- ${LARGE}`, {
+      cwd: join(here, '..', '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    nativeMs = Number(out.toString().trim());
+    console.error(`  addAll ${LARGE} native: ${nativeMs.toFixed(0)} ms`);
+  } catch (e) {
+    console.error(`  addAll native: not measured (${e.message})`);
+  }
+  large = { n: LARGE, wasmMs, nativeMs };
+}
+
 // ---- report --------------------------------------------------------------------------------
 const machine = {
   cpu: os.cpus()[0]?.model ?? 'unknown',
@@ -357,7 +424,7 @@ const machine = {
     }
   })(),
 };
-const data = { rows, wasm, machine, config: { ADDS, REMOVES, quick, iterations }, oursError: ours ? null : oursError };
+const data = { rows, wasm, large, machine, config: { ADDS, REMOVES, quick, iterations }, oursError: ours ? null : oursError };
 writeFileSync(join(here, 'results.json'), JSON.stringify(data, null, 2) + '\n');
 const md = render(data);
 console.log(md);

@@ -9,9 +9,10 @@ const LABEL = { ours: 'deltacrdt', yjs: 'yjs', automerge: 'automerge', loro: 'lo
 
 /** The markdown report of one run (`data` as bench.mjs writes it to results.json). */
 export function render(data) {
-  const { rows, wasm, machine, config, oursError } = data;
+  const { rows, wasm, large, machine, config, oursError } = data;
   const { ADDS, REMOVES, quick, iterations } = config;
-  const fmt = (v, unit) => (v === undefined ? 'n/a' : unit === 'ms' ? v.toFixed(v < 10 ? 2 : 1) : String(v));
+  const fmt = (v, unit) =>
+    v === undefined ? 'n/a' : unit === 'ms' ? v.toFixed(v < 10 ? 2 : 1) : unit === 'ns/op' ? v.toFixed(0) : String(v);
   const peersOf = (values) => Object.entries(values).filter(([k]) => k !== 'ours');
   function best(values) {
     const peers = peersOf(values);
@@ -39,6 +40,17 @@ export function render(data) {
   target('catch-up update after one add at most 40 bytes', cu === undefined ? null : cu <= 40);
   const full = row('state').values;
   target('full set state no larger than the smallest peer\'s', full.ours === undefined ? null : full.ours <= best(full)[1]);
+  target(`full set state (${ADDS - REMOVES} elements) no larger than Automerge's (issue 11)`, full.ours === undefined || full.automerge === undefined ? null : full.ours <= full.automerge);
+  const within2 = (id) => {
+    const r = row(id);
+    return r === undefined || r.values.ours === undefined || r.values.crdts === undefined ? null : r.values.ours <= 2 * r.values.crdts;
+  };
+  target('inc within 2x of crdts (npm), per operation (issue 11)', within2('inc'));
+  target('set add within 2x of crdts (npm), per operation (issue 11)', within2('add'));
+  target(
+    `addAll of ${large?.n ?? 'n'} elements in wasm within 3x of native (issue 11)`,
+    large && large.nativeMs !== null ? large.wasmMs <= 3 * large.nativeMs : null,
+  );
 
   let md = '# Node benchmark results: deltacrdt (npm) vs yjs, Automerge, Loro and crdts (npm)\n\n';
   md += 'Written by `js/bench/bench.mjs`; do not edit by hand.\n\n';
@@ -51,6 +63,11 @@ export function render(data) {
   if (oursError) md += `**deltacrdt was not measured:** ${oursError}.\n\n`;
   md += '## Targets of issue 4 (Node side)\n\n| target | verdict |\n|---|---|\n';
   for (const t of targets) md += `| ${t.claim} | ${t.verdict} |\n`;
+  if (large) {
+    md += `\n## One addAll of ${large.n} elements ("item-<i>")\n\n| deltacrdt (wasm) | native Rust (same call, release build) | wasm ÷ native |\n|---:|---:|---:|\n`;
+    md += `| ${large.wasmMs.toFixed(0)} ms | ${large.nativeMs === null ? 'not measured' : large.nativeMs.toFixed(0) + ' ms'} | ${large.nativeMs ? (large.wasmMs / large.nativeMs).toFixed(2) : 'n/a'} |\n`;
+    md += '\nNative: `bindings/wasm/examples/add_all.rs`, run by the bench (`cargo run --release -p deltacrdt-wasm --example add_all`).\n';
+  }
   md += '\n## Results (lower is better; n/a: the library has no such type)\n\n';
   md += `| workload | unit | ${LIBS.map((l) => LABEL[l]).join(' | ')} | best peer | deltacrdt ÷ best peer |\n`;
   md += `|---|---|${LIBS.map(() => '---:').join('|')}|---|---:|\n`;

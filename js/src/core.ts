@@ -1,6 +1,7 @@
 /// <reference lib="esnext.disposable" preserve="true" />
 /**
- * The JS API: one class per CRDT, each a thin wrapper around a wasm object.
+ * The JS API: one class per CRDT, each a thin wrapper around the one wasm class
+ * (`WasmReplica`, which holds a state of any kind, on its own or as a session's state).
  *
  * Every class: an optional replica id in the constructor (random 64 bits when omitted);
  * mutators that also collect their deltas into a pending delta group ({@link takeDelta});
@@ -10,18 +11,14 @@
  * net. Listeners run after the wasm call has returned, so they may use the object freely.
  * @module
  */
-import {
-  WasmGCounter,
-  WasmLWWRegister,
-  WasmMVRegister,
-  WasmORSet,
-  WasmPNCounter,
-} from './wasm/deltacrdt_wasm.js';
+import { WasmReplica } from './wasm/deltacrdt_wasm.js';
 import { assertReady } from './ready.js';
-import { decodeValue, decodeValues, encodeManyScratch, encodeScratch, type Value } from './value.js';
+import { guarded, rethrow } from './errors.js';
+import { decodeValues, encodeManyScratch, encodeScratch, type Value } from './value.js';
 
 export type { Value } from './value.js';
 export { MAX_DEPTH, decodeValue, encodeValue } from './value.js';
+export { DeltaCrdtError, setErrorHandler, type DeltaCrdtErrorCode } from './errors.js';
 
 // Node 18.18+/20.4+ and recent browsers define Symbol.dispose; give older runtimes the
 // registered symbol TypeScript's `using` downlevel also falls back to.
@@ -77,63 +74,48 @@ function bytesArg(b: unknown, where: string): Uint8Array {
   throw new TypeError(`${where}: expected a Uint8Array, got ${b === null ? 'null' : typeof b}`);
 }
 
-/** Checks the arguments of a `fromBytes`. */
-function fromBytesArgs(bytes: unknown, replica: ReplicaId | undefined, where: string): [Uint8Array, bigint] {
-  assertReady(where);
-  return [bytesArg(bytes, where), replicaId(replica, where)];
-}
 
-/** Prefixes an error's message with `Type.method: `, replacing the wasm side's own prefix. */
-function prefixed(where: string, e: unknown): unknown {
-  if (e instanceof Error) {
-    const type = where.slice(0, where.indexOf('.') + 1);
-    let msg = e.message;
-    if (type && msg.startsWith(type) && msg.indexOf(': ') > 0) msg = msg.slice(msg.indexOf(': ') + 2);
-    e.message = `${where}: ${msg}`;
-  }
-  return e;
-}
 
-/** The methods every wasm class has. */
-interface WasmReplica {
-  free(): void;
-  replica(): bigint;
-  version(): Uint8Array;
-  deltaSince(version: Uint8Array): Uint8Array;
-  toBytes(): Uint8Array;
-  takeDelta(): Uint8Array | undefined;
-  hasPendingDelta(): boolean;
-  takeLastDelta(): Uint8Array | undefined;
-}
+/** The kinds of replica, by class name (the keys of {@link KINDS}). */
+export type Kind = keyof typeof KINDS;
 
-/** Set by `fromBytes` so the constructor adopts a decoded wasm object instead of making one. */
+/** Set by `adopt` so the constructor takes an existing wasm object instead of making one. */
 let adopting: WasmReplica | undefined;
 
-/** What the classes share. Not exported: use the concrete classes. */
-abstract class Replica<W extends WasmReplica> implements Disposable {
-  #w: W | undefined;
+/**
+ * What the classes share. Exported for `instanceof` and for types; create the concrete
+ * classes.
+ */
+export abstract class Replica implements Disposable {
+  #w: WasmReplica | undefined;
   #onChange: ChangeListener[] = [];
   #onLocalDelta: DeltaListener[] = [];
   /** Cached decoded reads; dropped at every change. @internal */
   protected cache: unknown = undefined;
+  /** Whether {@link flush} has work (counters gather increments in JS). @internal */
+  protected dirty = false;
+  /** The class name, for messages. @internal */
+  protected readonly typeName: Kind;
 
   /** @internal */
-  protected constructor(
-    private readonly typeName: string,
-    replica: ReplicaId | undefined,
-    make: (id: bigint) => W,
-  ) {
+  protected constructor(typeName: Kind, replica: ReplicaId | undefined) {
+    this.typeName = typeName;
     assertReady(typeName);
     if (adopting) {
-      this.#w = adopting as W;
+      this.#w = adopting;
       adopting = undefined;
     } else {
-      this.#w = make(replicaId(replica, typeName));
+      const id = replicaId(replica, typeName);
+      try {
+        this.#w = new WasmReplica(typeName, id);
+      } catch (e) {
+        rethrow(typeName, e);
+      }
     }
   }
 
-  /** Builds an instance of `this` class from decoded bytes (used by each `fromBytes`). @internal */
-  protected static adopt<T>(make: () => T, w: WasmReplica): T {
+  /** Builds an instance through `make` around an existing wasm object. @internal */
+  static adopt<T>(make: () => T, w: WasmReplica): T {
     adopting = w;
     try {
       return make();
@@ -142,19 +124,47 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
     }
   }
 
-  /** The wasm object; throws once freed. @internal */
-  protected get w(): W {
-    if (this.#w === undefined) throw new Error(`${this.typeName}: used after free()`);
-    return this.#w;
+  /** Decodes a state of `kind`, for the `fromBytes` of each class. @internal */
+  protected static decoded(kind: Kind, bytes: unknown, replica: ReplicaId | undefined): WasmReplica {
+    const where = `${kind}.fromBytes`;
+    assertReady(where);
+    const b = bytesArg(bytes, where);
+    const id = replicaId(replica, where);
+    try {
+      return WasmReplica.fromBytes(kind, b, id);
+    } catch (e) {
+      rethrow(where, e);
+    }
   }
 
-  /** Runs a wasm call, prefixing errors with `Type.method`. @internal */
-  protected call<R>(method: string, f: (w: W) => R): R {
+  /** The wasm object, with what JS gathered flushed into it; throws once freed. @internal */
+  protected get w(): WasmReplica {
+    const w = this.#w;
+    if (w === undefined) throw new Error(`${this.typeName}: used after free()`);
+    if (this.dirty) {
+      this.dirty = false;
+      this.flush(w);
+    }
+    return w;
+  }
+
+  /** Throws once freed, without flushing. @internal */
+  protected alive(): void {
+    if (this.#w === undefined) throw new Error(`${this.typeName}: used after free()`);
+  }
+
+  /** Hands what JS gathered to the wasm object. @internal */
+  protected flush(w: WasmReplica): void {
+    void w;
+  }
+
+  /** Runs a wasm call, turning errors into `DeltaCrdtError`s naming `Type.method`. @internal */
+  protected call<R>(method: string, f: (w: WasmReplica) => R): R {
     const w = this.w;
     try {
       return f(w);
     } catch (e) {
-      throw prefixed(`${this.typeName}.${method}`, e);
+      rethrow(`${this.typeName}.${method}`, e);
     }
   }
 
@@ -171,20 +181,35 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
       const delta = this.w.takeLastDelta();
       if (delta) for (const l of this.#onLocalDelta.slice()) guarded(l, delta);
     }
-    this.#emit({ local: true, origin: undefined });
+    this.emitLocal();
   }
 
-  /** After a merge returned. @internal */
-  protected afterMerge(changed: boolean, origin: unknown): boolean {
-    if (changed) {
-      this.cache = undefined;
-      this.#emit({ local: false, origin });
-    }
-    return changed;
+  /** Tells change listeners of a local change. @internal */
+  protected emitLocal(): void {
+    if (this.#onChange.length > 0) this.#emit({ local: true, origin: undefined });
+  }
+
+  /**
+   * After the state changed by a merge or a session message: drops cached reads and tells
+   * change listeners. @internal
+   */
+  changedBy(origin: unknown, local = false): void {
+    this.cache = undefined;
+    this.#emit({ local, origin });
+  }
+
+  /** The wasm object, for the session holding this replica. @internal */
+  get wasm(): WasmReplica {
+    return this.w;
   }
 
   #emit(event: ChangeEvent): void {
     for (const l of this.#onChange.slice()) guarded(l, event);
+  }
+
+  /** The current wall clock in ms (LWWRegister only). @internal */
+  protected wallMs(): number {
+    return 0;
   }
 
   /** This replica's id. */
@@ -195,16 +220,16 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
   /**
    * Applies a delta or a full state of this type (from any replica, in any order, any number
    * of times); returns whether anything changed. Bytes of another type, or damaged bytes,
-   * throw and change nothing. `origin` is passed to change listeners (e.g. the peer it came
-   * from, so a relay does not echo it back).
+   * throw a {@link DeltaCrdtError} and change nothing. `origin` is passed to change listeners
+   * (e.g. the peer it came from, so a relay does not echo it back). On a session's replica
+   * the session sends what it learns on to its neighbours.
    */
   merge(bytes: Uint8Array, origin?: unknown): boolean {
     const b = bytesArg(bytes, `${this.typeName}.merge`);
-    return this.afterMerge(this.call('merge', (w) => this.mergeImpl(w, b)), origin);
+    const changed = this.call('merge', (w) => w.merge(b, this.wallMs()));
+    if (changed) this.changedBy(origin);
+    return changed;
   }
-
-  /** @internal */
-  protected abstract mergeImpl(w: W, bytes: Uint8Array): boolean;
 
   /** A compact summary of what this replica has seen, for a peer's {@link deltaSince}. */
   version(): Uint8Array {
@@ -224,7 +249,8 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
 
   /**
    * The local changes since the last call, as one delta group (one message however many
-   * changes), or `undefined` if there were none.
+   * changes), or `undefined` if there were none. A session's replica has none: its session
+   * sends them.
    */
   takeDelta(): Uint8Array | undefined {
     return this.w.takeDelta();
@@ -245,36 +271,27 @@ abstract class Replica<W extends WasmReplica> implements Disposable {
    * The deltas also stay in the pending group of {@link takeDelta}: use one or the other.
    */
   onLocalDelta(listener: DeltaListener): () => void {
+    // Hands over what JS gathered: from now on each mutation has its own delta.
+    this.alive();
+    this.dirty = true;
+    void this.w;
     return subscribe(this.#onLocalDelta, listener);
   }
 
   /** Releases the wasm memory now. Using the object afterwards throws. Idempotent. */
   free(): void {
     const w = this.#w;
+    if (w === undefined) return;
+    this.dirty = false;
     this.#w = undefined;
     this.#onChange = [];
     this.#onLocalDelta = [];
-    w?.free();
+    w.free();
   }
 
   /** Same as {@link free}, for `using`. */
   [Symbol.dispose](): void {
     this.free();
-  }
-}
-
-/**
- * Calls a listener; an exception it throws is rethrown from a microtask (reported like an
- * uncaught error) so that the other listeners still run and the mutation, which did happen,
- * does not look failed to its caller.
- */
-function guarded<A>(listener: (arg: A) => void, arg: A): void {
-  try {
-    listener(arg);
-  } catch (e) {
-    queueMicrotask(() => {
-      throw e;
-    });
   }
 }
 
@@ -298,87 +315,162 @@ function checkedAmount(n: number | bigint, where: string): bigint {
   return uint64(n, where, 'amount');
 }
 
+/**
+ * The counters' fast path: increments of safe integers are gathered in JS and handed to the
+ * wasm object as one delta before anything else touches it (a read, a merge, a session call),
+ * within the room the replica's own entry has left, so no error is deferred. With a
+ * local-delta listener every increment is its own delta.
+ */
+/** The largest small integer of V8 on every platform, 2^30 - 1. */
+const SMALL_INT = 0x3fff_ffff;
+
+abstract class Counter extends Replica {
+  /** Increments and decrements gathered in JS, not yet in the wasm object. */
+  #inc = 0;
+  #dec = 0;
+  /**
+   * How much more may be gathered: the room the replica's own entry has left (capped at
+   * 2^53 - 1) minus what is gathered; 0 while unknown, freed, or a local-delta listener wants
+   * every increment's own delta.
+   */
+  #incLeft = 0;
+  #decLeft = 0;
+
+  /** Adds `n` to the increments (or, `dec`, the decrements). @internal */
+  protected count(n: number | bigint, dec: boolean, method: string): void {
+    // The fast path: a whole number within the room left.
+    if (typeof n === 'number' && n >= 1 && n <= (dec ? this.#decLeft : this.#incLeft) && Number.isInteger(n)) {
+      if (dec) {
+        this.#dec += n;
+        this.#decLeft -= n;
+      } else {
+        this.#inc += n;
+        this.#incLeft -= n;
+      }
+      this.dirty = true;
+      this.cache = undefined;
+      this.emitLocal();
+      return;
+    }
+    if (typeof n === 'number' && n >= 1 && Number.isSafeInteger(n) && !this.keepDelta) {
+      // Learn the room left (flushing first), then take the fast path if it fits. Capped at
+      // 2^30 - 1 so that the fields stay small integers for the JIT; past it, a flush.
+      const room = Math.min(this.w.room(dec), SMALL_INT);
+      if (dec) this.#decLeft = room;
+      else this.#incLeft = room;
+      if (n <= room) {
+        this.count(n, dec, method);
+        return;
+      }
+    }
+    const amount = checkedAmount(n, `${this.typeName}.${method}`);
+    const keep = this.keepDelta;
+    this.afterLocal(this.call(method, (w) => (dec ? w.dec(amount, keep) : w.inc(amount, keep))));
+    this.#incLeft = this.#decLeft = 0;
+  }
+
+  /** @internal */
+  protected override flush(w: WasmReplica): void {
+    const [inc, dec] = [this.#inc, this.#dec];
+    this.#inc = this.#dec = 0;
+    this.#incLeft = this.#decLeft = 0;
+    if (inc > 0) w.inc(BigInt(inc), false);
+    if (dec > 0) w.dec(BigInt(dec), false);
+  }
+
+  /** @internal */
+  override changedBy(origin: unknown, local = false): void {
+    this.#incLeft = this.#decLeft = 0;
+    super.changedBy(origin, local);
+  }
+
+  /** @internal */
+  override free(): void {
+    this.#inc = this.#dec = 0;
+    this.#incLeft = this.#decLeft = 0;
+    super.free();
+  }
+
+  /** The exact value. */
+  get bigValue(): bigint {
+    return int128(this.w.valueBytes());
+  }
+}
+
 /** A grow-only counter. */
-export class GCounter extends Replica<WasmGCounter> {
+export class GCounter extends Counter {
   /** A counter at zero. `replica` defaults to a random 64-bit id. */
   constructor(replica?: ReplicaId) {
-    super('GCounter', replica, (id) => new WasmGCounter(id));
+    super('GCounter', replica);
   }
 
   /** A replica holding the state `bytes` (from {@link toBytes}). */
   static fromBytes(bytes: Uint8Array, replica?: ReplicaId): GCounter {
-    const w = WasmGCounter.fromBytes(...fromBytesArgs(bytes, replica, 'GCounter.fromBytes'));
-    return Replica.adopt(() => new GCounter(), w);
+    return Replica.adopt(() => new GCounter(), Replica.decoded('GCounter', bytes, replica));
   }
 
   /** Adds `n` (default 1) on behalf of this replica. */
   inc(n: number | bigint = 1): void {
-    const amount = checkedAmount(n, 'GCounter.inc');
-    this.afterLocal(this.call('inc', (w) => w.inc(amount, this.keepDelta)));
+    this.count(n, false, 'inc');
   }
 
   /** The value (exact up to 2^53; see {@link bigValue}). */
   get value(): number {
     return Number(this.bigValue);
   }
-
-  /** The exact value. */
-  get bigValue(): bigint {
-    return int128(this.w.valueBytes());
-  }
-
-  /** @internal */
-  protected mergeImpl(w: WasmGCounter, bytes: Uint8Array): boolean {
-    return w.merge(bytes);
-  }
 }
 
 /** A counter that goes up and down. */
-export class PNCounter extends Replica<WasmPNCounter> {
+export class PNCounter extends Counter {
   /** A counter at zero. `replica` defaults to a random 64-bit id. */
   constructor(replica?: ReplicaId) {
-    super('PNCounter', replica, (id) => new WasmPNCounter(id));
+    super('PNCounter', replica);
   }
 
   /** A replica holding the state `bytes` (from {@link toBytes}). */
   static fromBytes(bytes: Uint8Array, replica?: ReplicaId): PNCounter {
-    const w = WasmPNCounter.fromBytes(...fromBytesArgs(bytes, replica, 'PNCounter.fromBytes'));
-    return Replica.adopt(() => new PNCounter(), w);
+    return Replica.adopt(() => new PNCounter(), Replica.decoded('PNCounter', bytes, replica));
   }
 
   /** Adds `n` (default 1). */
   inc(n: number | bigint = 1): void {
-    const amount = checkedAmount(n, 'PNCounter.inc');
-    this.afterLocal(this.call('inc', (w) => w.inc(amount, this.keepDelta)));
+    this.count(n, false, 'inc');
   }
 
   /** Subtracts `n` (default 1). */
   dec(n: number | bigint = 1): void {
-    const amount = checkedAmount(n, 'PNCounter.dec');
-    this.afterLocal(this.call('dec', (w) => w.dec(amount, this.keepDelta)));
+    this.count(n, true, 'dec');
   }
 
   /** Adds a signed amount: positive increments, negative decrements. */
   add(n: number | bigint): void {
     const negative = typeof n === 'bigint' ? n < 0n : typeof n === 'number' && n < 0;
     // Negating keeps the type (number or bigint) and the checks of `checkedAmount`.
-    const amount = checkedAmount(negative ? -n : n, 'PNCounter.add');
-    this.afterLocal(this.call('add', (w) => (negative ? w.dec(amount, this.keepDelta) : w.inc(amount, this.keepDelta))));
+    this.count(negative ? -n : n, negative, 'add');
   }
 
   /** The value (exact within ±2^53; see {@link bigValue}). */
   get value(): number {
     return Number(this.bigValue);
   }
+}
 
-  /** The exact value. */
-  get bigValue(): bigint {
-    return int128(this.w.valueBytes());
+function encodeFor(where: string, element: unknown): Uint8Array {
+  try {
+    return encodeScratch(element);
+  } catch (e) {
+    rethrow(where, e);
   }
+}
 
-  /** @internal */
-  protected mergeImpl(w: WasmPNCounter, bytes: Uint8Array): boolean {
-    return w.merge(bytes);
+function encodeManyFor(where: string, elements: Iterable<unknown>): Uint8Array {
+  if (elements == null || typeof (elements as Iterable<unknown>)[Symbol.iterator] !== 'function') {
+    throw new TypeError(`${where}: expected an iterable`);
+  }
+  try {
+    return encodeManyScratch(elements);
+  } catch (e) {
+    rethrow(where, e);
   }
 }
 
@@ -388,33 +480,32 @@ export class PNCounter extends Replica<WasmPNCounter> {
  * another with the same bytes. `T` narrows the element type for TypeScript; it is not checked
  * on merged data.
  */
-export class ORSet<T extends Value = Value> extends Replica<WasmORSet> implements Iterable<T> {
+export class ORSet<T extends Value = Value> extends Replica implements Iterable<T> {
   /** An empty set. `replica` defaults to a random 64-bit id. */
   constructor(replica?: ReplicaId) {
-    super('ORSet', replica, (id) => new WasmORSet(id));
+    super('ORSet', replica);
   }
 
   /** A replica holding the state `bytes` (from {@link toBytes}). */
   static fromBytes<T extends Value = Value>(bytes: Uint8Array, replica?: ReplicaId): ORSet<T> {
-    const w = WasmORSet.fromBytes(...fromBytesArgs(bytes, replica, 'ORSet.fromBytes'));
-    return Replica.adopt(() => new ORSet<T>(), w);
+    return Replica.adopt(() => new ORSet<T>(), Replica.decoded('ORSet', bytes, replica));
   }
 
   /** Adds `element` (a concurrent remove elsewhere does not cancel it: add wins). */
   add(element: T): void {
-    const bytes = this.encode('add', element);
+    const bytes = encodeFor('ORSet.add', element);
     this.afterLocal(this.call('add', (w) => w.add(bytes, this.keepDelta)));
   }
 
   /** Adds every element of `elements`, as one delta and one wasm call. All or nothing. */
   addAll(elements: Iterable<T>): void {
-    const bytes = this.encodeMany('addAll', elements);
+    const bytes = encodeManyFor('ORSet.addAll', elements);
     this.afterLocal(this.call('addAll', (w) => w.addAll(bytes, this.keepDelta)));
   }
 
   /** Removes `element` (the adds this replica has seen); returns whether it was present. */
   remove(element: T): boolean {
-    const bytes = this.encode('remove', element);
+    const bytes = encodeFor('ORSet.remove', element);
     const changed = this.call('remove', (w) => w.remove(bytes, this.keepDelta));
     this.afterLocal(changed);
     return changed;
@@ -422,7 +513,7 @@ export class ORSet<T extends Value = Value> extends Replica<WasmORSet> implement
 
   /** Removes every element of `elements`, as one delta and one wasm call. */
   removeAll(elements: Iterable<T>): void {
-    const bytes = this.encodeMany('removeAll', elements);
+    const bytes = encodeManyFor('ORSet.removeAll', elements);
     this.afterLocal(this.call('removeAll', (w) => w.removeAll(bytes, this.keepDelta)));
   }
 
@@ -433,7 +524,7 @@ export class ORSet<T extends Value = Value> extends Replica<WasmORSet> implement
 
   /** Whether `element` is in the set. */
   has(element: T): boolean {
-    const bytes = this.encode('has', element);
+    const bytes = encodeFor('ORSet.has', element);
     return this.w.has(bytes);
   }
 
@@ -451,32 +542,6 @@ export class ORSet<T extends Value = Value> extends Replica<WasmORSet> implement
   /** Iterates over {@link values}. */
   [Symbol.iterator](): Iterator<T> {
     return this.values()[Symbol.iterator]();
-  }
-
-  /** @internal */
-  private encode(method: string, element: unknown): Uint8Array {
-    try {
-      return encodeScratch(element);
-    } catch (e) {
-      throw prefixed(`ORSet.${method}`, e);
-    }
-  }
-
-  /** @internal */
-  private encodeMany(method: string, elements: Iterable<unknown>): Uint8Array {
-    if (elements == null || typeof (elements as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-      throw new TypeError(`ORSet.${method}: expected an iterable`);
-    }
-    try {
-      return encodeManyScratch(elements);
-    } catch (e) {
-      throw prefixed(`ORSet.${method}`, e);
-    }
-  }
-
-  /** @internal */
-  protected mergeImpl(w: WasmORSet, bytes: Uint8Array): boolean {
-    return w.merge(bytes);
   }
 }
 
@@ -497,12 +562,12 @@ export interface LWWOptions {
  * the wall clock stepped back. Merged writes stamped more than `maxAheadMs` ahead of the local
  * clock are refused, so a peer with a broken clock cannot win every later write.
  */
-export class LWWRegister<T extends Value = Value> extends Replica<WasmLWWRegister> {
+export class LWWRegister<T extends Value = Value> extends Replica {
   readonly #now: () => number;
 
   /** An empty register. `replica` defaults to a random 64-bit id. */
   constructor(replica?: ReplicaId, options: LWWOptions = {}) {
-    super('LWWRegister', replica, (id) => new WasmLWWRegister(id));
+    super('LWWRegister', replica);
     this.#now = options.now ?? Date.now;
     if (options.maxAheadMs !== undefined) this.maxAheadMs = options.maxAheadMs;
   }
@@ -513,29 +578,26 @@ export class LWWRegister<T extends Value = Value> extends Replica<WasmLWWRegiste
     replica?: ReplicaId,
     options: LWWOptions = {},
   ): LWWRegister<T> {
-    const w = WasmLWWRegister.fromBytes(...fromBytesArgs(bytes, replica, 'LWWRegister.fromBytes'));
+    const w = Replica.decoded('LWWRegister', bytes, replica);
     return Replica.adopt(() => new LWWRegister<T>(undefined, options), w);
+  }
+
+  /** @internal */
+  protected override wallMs(): number {
+    return this.#now();
   }
 
   /** Writes `value`. */
   set(value: T): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeScratch(value);
-    } catch (e) {
-      throw prefixed('LWWRegister.set', e);
-    }
+    const bytes = encodeFor('LWWRegister.set', value);
     const now = this.#now();
     this.afterLocal(this.call('set', (w) => w.set(bytes, now, this.keepDelta)));
   }
 
   /** The current value; `undefined` before any write. */
   get value(): T | undefined {
-    if (this.cache === undefined) {
-      const bytes = this.w.value();
-      this.cache = bytes === undefined ? null : { v: decodeValue(bytes) };
-    }
-    return this.cache === null ? undefined : (this.cache as { v: T }).v;
+    this.cache ??= decodeValues(this.w.values());
+    return (this.cache as T[])[0];
   }
 
   /** The wall-clock part (ms since the epoch) of the current write's timestamp. */
@@ -548,7 +610,7 @@ export class LWWRegister<T extends Value = Value> extends Replica<WasmLWWRegiste
     return this.w.writer();
   }
 
-  /** How far ahead of the local clock (ms) a merged write may be stamped. */
+  /** How far ahead of the local clock (ms) a merged write may be. */
   get maxAheadMs(): number {
     return this.w.maxAheadMs();
   }
@@ -556,11 +618,6 @@ export class LWWRegister<T extends Value = Value> extends Replica<WasmLWWRegiste
   set maxAheadMs(ms: number) {
     if (typeof ms !== 'number') throw new TypeError(`LWWRegister.maxAheadMs: expected a number, got ${typeof ms}`);
     this.call('maxAheadMs', (w) => w.setMaxAheadMs(ms));
-  }
-
-  /** @internal */
-  protected mergeImpl(w: WasmLWWRegister, bytes: Uint8Array): boolean {
-    return w.merge(bytes, this.#now());
   }
 }
 
@@ -578,27 +635,21 @@ export interface Sibling<T extends Value = Value> {
  * A multi-value register: concurrent writes are all kept as siblings until a write that has
  * seen them replaces them. Read the siblings, decide, write the result.
  */
-export class MVRegister<T extends Value = Value> extends Replica<WasmMVRegister> {
+export class MVRegister<T extends Value = Value> extends Replica {
   /** An empty register. `replica` defaults to a random 64-bit id. */
   constructor(replica?: ReplicaId) {
-    super('MVRegister', replica, (id) => new WasmMVRegister(id));
+    super('MVRegister', replica);
   }
 
   /** A replica holding the state `bytes` (from {@link toBytes}). */
   static fromBytes<T extends Value = Value>(bytes: Uint8Array, replica?: ReplicaId): MVRegister<T> {
-    const w = WasmMVRegister.fromBytes(...fromBytesArgs(bytes, replica, 'MVRegister.fromBytes'));
-    return Replica.adopt(() => new MVRegister<T>(), w);
+    return Replica.adopt(() => new MVRegister<T>(), Replica.decoded('MVRegister', bytes, replica));
   }
 
   /** Writes `value`, replacing every sibling this replica has seen. */
   set(value: T): void {
-    let bytes: Uint8Array;
-    try {
-      bytes = encodeScratch(value);
-    } catch (e) {
-      throw prefixed('MVRegister.set', e);
-    }
-    this.afterLocal(this.call('set', (w) => w.write(bytes, this.keepDelta)));
+    const bytes = encodeFor('MVRegister.set', value);
+    this.afterLocal(this.call('set', (w) => w.set(bytes, 0, this.keepDelta)));
   }
 
   /** Removes every sibling this replica has seen. */
@@ -628,9 +679,11 @@ export class MVRegister<T extends Value = Value> extends Replica<WasmMVRegister>
   get isConflicted(): boolean {
     return this.w.size() > 1;
   }
-
-  /** @internal */
-  protected mergeImpl(w: WasmMVRegister, bytes: Uint8Array): boolean {
-    return w.merge(bytes);
-  }
 }
+
+/**
+ * The replica class of each kind: the JS side's one list of kinds (the wasm side's is the
+ * `kinds!` list in `bindings/wasm/src/kinds.rs`; its `WasmReplica` refuses a name it lacks).
+ * `SyncSession`, `Kind` and `SyncKind` are derived from it.
+ */
+export const KINDS = { GCounter, PNCounter, ORSet, LWWRegister, MVRegister } as const;

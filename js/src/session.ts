@@ -2,31 +2,22 @@
  * {@link SyncSession}: the core's sans-IO anti-entropy session (delta buffer with
  * acknowledgements, BP and RR, digest catch-up) for one replica, bytes in, bytes out.
  *
- * The session keeps a live replica object of its type ({@link SyncSession.replica}): mutate it
- * and the session picks up each change, read it to see the merged state, subscribe to it for
- * changes (remote changes carry the neighbour's id as their `origin`).
+ * The session's state is its replica ({@link SyncSession.replica}), one object of the type's
+ * class: mutate it and the edit goes through the session, read it to see the merged state,
+ * subscribe to it for changes (changes a message brought carry the neighbour's id as their
+ * `origin`).
  * @module
  */
-import { WasmSyncConfig, WasmSyncSession } from './wasm/deltacrdt_wasm.js';
+import { WasmReplica, WasmSyncConfig } from './wasm/deltacrdt_wasm.js';
 import { assertReady } from './ready.js';
-import { GCounter, LWWRegister, MVRegister, ORSet, PNCounter, type ChangeEvent, type ReplicaId } from './core.js';
+import { reportError, rethrow } from './errors.js';
+import { KINDS, LWWRegister, Replica, type Kind, type ReplicaId } from './core.js';
 
-/** The CRDT types a {@link SyncSession} can hold. */
-export type SyncKind = 'GCounter' | 'PNCounter' | 'ORSet' | 'LWWRegister' | 'MVRegister';
+/** The CRDT types a {@link SyncSession} can hold: the keys of {@link KINDS}. */
+export type SyncKind = Kind;
 
 /** The replica class of each {@link SyncKind}. */
-export interface SyncReplicas {
-  /** A grow-only counter. */
-  GCounter: GCounter;
-  /** A counter that goes up and down. */
-  PNCounter: PNCounter;
-  /** An add-wins observed-remove set. */
-  ORSet: ORSet;
-  /** A last-writer-wins register. */
-  LWWRegister: LWWRegister;
-  /** A multi-value register. */
-  MVRegister: MVRegister;
-}
+export type SyncReplicas = { [K in SyncKind]: InstanceType<(typeof KINDS)[K]> };
 
 /**
  * The synchronization algorithm: `bp-rr` (the default: delta intervals, never sending a delta
@@ -103,7 +94,10 @@ export interface NeighbourSyncStats {
    * id is shared, or it restarted without its state.
    */
   readonly unissuedClaims: number;
-  /** Of those, deltas refused for their values (not JS values, or LWW writes too far ahead). */
+  /**
+   * Of those, deltas refused by the package's check: of another CRDT type, holding values that
+   * are not JS values, or LWW writes too far ahead.
+   */
   readonly valueRefusals: number;
 }
 
@@ -122,13 +116,14 @@ export interface SyncStats {
    * neighbours (until each has answered once).
    */
   readonly recovering: boolean;
+  /** Local edits held until recovery ends (see {@link SyncSession.restore}). */
+  readonly heldEdits: number;
   /** One entry per neighbour, ascending by id. */
   readonly neighbours: NeighbourSyncStats[];
 }
 
 const U64_LIMIT = 1n << 64n;
 const STRATEGIES: readonly string[] = ['full-state', 'classic-delta', 'bp', 'rr', 'bp-rr', 'digest'];
-const KINDS: readonly string[] = ['GCounter', 'PNCounter', 'ORSet', 'LWWRegister', 'MVRegister'];
 
 function u64(n: unknown, where: string, what: string): bigint {
   if (typeof n === 'bigint' && n >= 0n && n < U64_LIMIT) return n;
@@ -172,14 +167,6 @@ function config(options: SyncOptions, where: string): WasmSyncConfig {
   );
 }
 
-/** Replaces the wasm side's `SyncSession.method: ` prefix by `SyncSession.method: ` of the caller. */
-function rethrow(where: string, e: unknown): never {
-  if (e instanceof Error && e.message.startsWith('SyncSession.')) {
-    e.message = `${where}: ${e.message.slice(e.message.indexOf(': ') + 2)}`;
-  }
-  throw e;
-}
-
 /** Set by `restore` for the constructor. */
 let restoring: { bytes: Uint8Array; where: string } | undefined;
 
@@ -192,20 +179,16 @@ let restoring: { bytes: Uint8Array; where: string } | undefined;
  * ```ts
  * const s = new SyncSession('ORSet', { replicaId: 1n });
  * s.addNeighbour(2n);
- * s.replica.add('apple');           // local edits go through the live replica
+ * s.replica.add('apple');           // local edits go through the session's replica
  * s.tick();
  * for (const t of s.drainTransmits()) send(t.to, t.bytes);
  * // on receipt: s.handleMessage(fromId, bytes); then drain again
  * ```
  */
 export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
-  #w: WasmSyncSession | undefined;
   readonly #kind: K;
-  readonly #replica: SyncReplicas[K];
-  readonly #unsubscribe: () => void;
+  #replica: SyncReplicas[K] | undefined;
   readonly #now: () => number;
-  /** Set while the session itself merges into the replica. */
-  #merging = false;
 
   /** An empty session of `kind` (or, through {@link restore}, one holding saved bytes). */
   constructor(kind: K, options: SyncOptions = {}) {
@@ -213,25 +196,28 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
     restoring = undefined;
     const where = pending?.where ?? 'SyncSession';
     assertReady(where);
-    if (!KINDS.includes(kind)) {
-      throw new TypeError(`${where}: unknown CRDT type ${String(kind)} (expected ${KINDS.join(', ')})`);
+    if (typeof kind !== 'string' || !Object.hasOwn(KINDS, kind)) {
+      throw new TypeError(`${where}: unknown CRDT type ${String(kind)} (expected ${Object.keys(KINDS).join(', ')})`);
     }
     const id = options.replicaId === undefined ? randomId() : u64(options.replicaId, where, 'replicaId');
     const incarnation = options.incarnation === undefined ? 1n : u64(options.incarnation, where, 'incarnation');
     this.#now = options.now ?? Date.now;
     const cfg = config(options, where);
+    let w: WasmReplica;
     try {
-      this.#w = pending
-        ? WasmSyncSession.restore(kind, id, incarnation, bytesArg(pending.bytes, where), cfg)
-        : new WasmSyncSession(kind, id, incarnation, cfg);
+      w = pending
+        ? WasmReplica.restoreSession(kind, id, incarnation, bytesArg(pending.bytes, where), cfg)
+        : WasmReplica.session(kind, id, incarnation, cfg);
     } catch (e) {
       rethrow(where, e);
     } finally {
       cfg.free();
     }
     this.#kind = kind;
-    this.#replica = this.#makeReplica(id, options);
-    this.#unsubscribe = this.#replica.onChange((e) => this.#onReplicaChange(e));
+    const lww = { now: this.#now, ...(options.maxAheadMs === undefined ? {} : { maxAheadMs: options.maxAheadMs }) };
+    const cls = KINDS[kind as SyncKind];
+    const make = (): Replica => (cls === LWWRegister ? new LWWRegister(undefined, lww) : new cls());
+    this.#replica = Replica.adopt(make, w) as SyncReplicas[K];
   }
 
   /**
@@ -241,8 +227,11 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
    *
    * The bytes may predate the last edits this replica sent (an asynchronous save): until
    * `stats().recovering` is `false` (every neighbour has answered once, about one round trip),
-   * the session is still learning this replica's own latest events back, and an edit made
-   * meanwhile could reuse one of their dots. Hold local edits until then.
+   * the session is still learning this replica's own latest events back. Local edits made
+   * meanwhile (and {@link applyLocalDelta}) are held, in order, and applied as soon as recovery
+   * ends, so they can never reuse an event of the lost edits; until then the replica does not
+   * show them (`stats().heldEdits` counts them), and a mutator's result (`remove`'s "was it
+   * present") is what the edit would do to the state as it is now.
    */
   static restore<K extends SyncKind>(
     kind: K,
@@ -260,55 +249,20 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
     }
   }
 
-  #makeReplica(id: bigint, options: SyncOptions): SyncReplicas[K] {
-    const bytes = this.w.stateBytes();
-    // The session checked the time bound of what it accepted; bringing the replica up to the
-    // session's state must not check again at a later (or, with a clock stepping back, earlier)
-    // time, so its clock reads "as late as can be" while the session merges into it.
-    const now = (): number => (this.#merging ? Number.MAX_SAFE_INTEGER : this.#now());
-    const lww = { now, ...(options.maxAheadMs === undefined ? {} : { maxAheadMs: options.maxAheadMs }) };
-    const kind: SyncKind = this.#kind;
-    switch (kind) {
-      case 'GCounter':
-        return GCounter.fromBytes(bytes, id) as SyncReplicas[K];
-      case 'PNCounter':
-        return PNCounter.fromBytes(bytes, id) as SyncReplicas[K];
-      case 'ORSet':
-        return ORSet.fromBytes(bytes, id) as SyncReplicas[K];
-      case 'LWWRegister':
-        return LWWRegister.fromBytes(bytes, id, lww) as SyncReplicas[K];
-      case 'MVRegister':
-        return MVRegister.fromBytes(bytes, id) as SyncReplicas[K];
-    }
+  /** The wasm object (with what the replica gathered flushed into it); throws once freed. */
+  get #w(): WasmReplica {
+    if (this.#replica === undefined) throw new Error('SyncSession: used after free()');
+    return this.#replica.wasm;
   }
 
-  /** Local edits of the replica go into the session; so do merges made on it directly. */
-  #onReplicaChange(e: ChangeEvent): void {
-    if (this.#merging || this.#w === undefined) return;
+  /** Runs a wasm call of `method`, turning errors into `DeltaCrdtError`s. */
+  #call<R>(method: string, f: (w: WasmReplica) => R): R {
     const w = this.#w;
-    if (e.local) {
-      const delta = this.#replica.takeDelta();
-      if (delta) w.applyLocalDelta(delta);
-    } else {
-      w.applyLocalDelta(this.#replica.deltaSince(w.version()));
-    }
-  }
-
-  /** Brings the replica up to the session's state; `origin` goes to its change listeners. */
-  #refresh(origin: unknown): void {
-    const delta = this.w.deltaSince(this.#replica.version());
-    this.#merging = true;
     try {
-      this.#replica.merge(delta, origin);
-    } finally {
-      this.#merging = false;
+      return f(w);
+    } catch (e) {
+      rethrow(`SyncSession.${method}`, e);
     }
-  }
-
-  /** The wasm object; throws once freed. @internal */
-  private get w(): WasmSyncSession {
-    if (this.#w === undefined) throw new Error('SyncSession: used after free()');
-    return this.#w;
   }
 
   /** The CRDT type. */
@@ -318,54 +272,73 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
 
   /** This replica's id. */
   get replicaId(): bigint {
-    return this.w.replica();
+    return this.#w.replica();
   }
 
   /** This run's incarnation. */
   get incarnation(): bigint {
-    return this.w.incarnation();
+    return this.#call('incarnation', (w) => w.incarnation());
   }
 
   /**
-   * The live replica: mutate it (`session.replica.add(x)`) and the session sends the changes;
-   * read it for the merged state; `onChange` listeners see remote changes with the neighbour's
-   * id as `origin`. Do not free it: {@link free} does.
+   * The session's state, as an object of the type's class (`session.replica instanceof
+   * ORSet`): mutate it (`session.replica.add(x)`) and the session sends the changes; read it
+   * for the merged state; `onChange` listeners see the changes a message brought with the
+   * neighbour's id as `origin`. Do not free it: {@link free} does.
    */
   get replica(): SyncReplicas[K] {
-    void this.w;
+    if (this.#replica === undefined) throw new Error('SyncSession: used after free()');
     return this.#replica;
   }
 
   /**
    * Handles a message from neighbour `from`; returns whether the state changed. Malformed,
-   * damaged or hostile bytes, or a sender that is not a neighbour, throw an `Error` and change
-   * nothing. So does replica-id misuse: a message whose delta holds a dot this replica holds
-   * with other contents, or claims events of this replica it never issued, throws an `Error`
-   * naming the neighbour and the problem (and is counted in {@link stats}).
+   * damaged or hostile bytes, or a sender that is not a neighbour, throw a `DeltaCrdtError`
+   * and change nothing. So does replica-id misuse: a message whose delta holds a dot this
+   * replica holds with other contents, or claims events of this replica it never issued,
+   * throws naming the neighbour and the problem (and is counted in {@link stats}).
    */
   handleMessage(from: ReplicaId, bytes: Uint8Array): boolean {
     const where = 'SyncSession.handleMessage';
     const id = u64(from, where, 'neighbour id');
     const b = bytesArg(bytes, where);
-    const w = this.w;
-    let changed: boolean;
-    try {
-      changed = w.handleMessage(id, b, this.#now());
-    } catch (e) {
-      rethrow(where, e);
-    }
-    if (changed) this.#refresh(id);
+    const changed = this.#call('handleMessage', (w) => w.handleMessage(id, b, this.#now()));
+    if (changed) this.replica.changedBy(id);
+    this.#reportFailedEdits();
     return changed;
+  }
+
+  /** Held edits that failed when they ran at the end of recovery go to the error handler. */
+  #reportFailedEdits(): void {
+    const w = this.#w;
+    for (let e = w.takeFailedEdit(); e !== undefined; e = w.takeFailedEdit()) {
+      try {
+        rethrow(`${this.#kind}: a held edit`, e);
+      } catch (err) {
+        reportError(err);
+      }
+    }
+  }
+
+  /**
+   * Ends a restored session's recovery now and applies the edits held meanwhile. Only for a
+   * save known to be current: its owner saved every change before any message left (as
+   * `deltacrdt-provider` does). Ending recovery on an older save lets an edit reuse an event of
+   * the lost ones; the neighbours then refuse it (a dot collision) and the replicas differ.
+   */
+  endRecovery(): void {
+    if (this.#call('endRecovery', (w) => w.endRecovery())) this.replica.changedBy(undefined, true);
+    this.#reportFailedEdits();
   }
 
   /** Advances time by one tick and starts a sync round with every neighbour. */
   tick(): void {
-    this.w.tick();
+    this.#call('tick', (w) => w.tick());
   }
 
   /** The next message to send, or `undefined`. Call until `undefined` after every input and command. */
   pollTransmit(): Transmit | undefined {
-    const t = this.w.pollTransmit();
+    const t = this.#call('pollTransmit', (w) => w.pollTransmit());
     if (t === undefined) return undefined;
     try {
       return { to: t.to, bytes: t.takeBytes() };
@@ -383,40 +356,37 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
 
   /** Adds a neighbour; unless the state is empty it is first brought up to date by catch-up. */
   addNeighbour(id: ReplicaId): void {
-    this.w.addNeighbour(u64(id, 'SyncSession.addNeighbour', 'neighbour id'));
+    const n = u64(id, 'SyncSession.addNeighbour', 'neighbour id');
+    this.#call('addNeighbour', (w) => w.addNeighbour(n));
   }
 
   /** Removes a neighbour and what was kept for it; returns whether it was one. */
   removeNeighbour(id: ReplicaId): boolean {
-    return this.w.removeNeighbour(u64(id, 'SyncSession.removeNeighbour', 'neighbour id'));
+    const n = u64(id, 'SyncSession.removeNeighbour', 'neighbour id');
+    return this.#call('removeNeighbour', (w) => w.removeNeighbour(n));
   }
 
   /** The neighbours, ascending. */
   neighbours(): bigint[] {
-    return Array.from(this.w.neighbours());
+    return Array.from(this.#call('neighbours', (w) => w.neighbours()));
   }
 
   /**
    * Applies a delta made by this replica elsewhere (e.g. `takeDelta()` of another local object
-   * of the same type) and sends it to the neighbours; returns whether the state changed.
+   * of the same type) and sends it to the neighbours; returns whether the state changed (held,
+   * like a local edit, while a restored session recovers: then whether it will change it).
    * Bytes of another type, or damaged bytes, throw and change nothing.
    */
   applyLocalDelta(bytes: Uint8Array): boolean {
-    const where = 'SyncSession.applyLocalDelta';
-    const b = bytesArg(bytes, where);
-    let changed: boolean;
-    try {
-      changed = this.w.applyLocalDelta(b);
-    } catch (e) {
-      rethrow(where, e);
-    }
-    if (changed) this.#refresh(undefined);
+    const b = bytesArg(bytes, 'SyncSession.applyLocalDelta');
+    const changed = this.#call('applyLocalDelta', (w) => w.applyLocalDelta(b));
+    if (changed) this.replica.changedBy(undefined, true);
     return changed;
   }
 
   /** The state in the binary format (readable with the type's `fromBytes`). */
   stateBytes(): Uint8Array {
-    return this.w.stateBytes();
+    return this.#w.toBytes();
   }
 
   /**
@@ -424,29 +394,25 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
    * local edits, before their messages leave, and restore with a greater incarnation.
    */
   persist(): Uint8Array {
-    return this.w.stateBytes();
+    return this.#w.toBytes();
   }
 
   /** A compact summary of what this replica has seen (as the type's `version()`). */
   version(): Uint8Array {
-    return this.w.version();
+    return this.#w.version();
   }
 
   /** The smallest delta that brings the holder of `version` up to date (as the type's `deltaSince`). */
   deltaSince(version: Uint8Array): Uint8Array {
-    const where = 'SyncSession.deltaSince';
-    const v = bytesArg(version, where);
-    try {
-      return this.w.deltaSince(v);
-    } catch (e) {
-      rethrow(where, e);
-    }
+    const v = bytesArg(version, 'SyncSession.deltaSince');
+    return this.#call('deltaSince', (w) => w.deltaSince(v));
   }
 
   /** Counters of the session and of each neighbour, as plain data. */
   stats(): SyncStats {
-    const w = this.w;
-    const [ticks = 0n, bufferLength = 0n, bufferBytes = 0n, rejected = 0n, , recovering = 0n] = w.counters();
+    const w = this.#w;
+    const [ticks = 0n, bufferLength = 0n, bufferBytes = 0n, rejected = 0n, , recovering = 0n, held = 0n] =
+      this.#call('stats', (x) => x.counters());
     const neighbours: NeighbourSyncStats[] = [];
     for (const id of w.neighbours()) {
       const s = w.stats(id);
@@ -477,18 +443,16 @@ export class SyncSession<K extends SyncKind = SyncKind> implements Disposable {
       bufferBytes: Number(bufferBytes),
       rejected: Number(rejected),
       recovering: recovering !== 0n,
+      heldEdits: Number(held),
       neighbours,
     };
   }
 
-  /** Releases the wasm memory of the session and its replica now. Idempotent. */
+  /** Releases the wasm memory of the session (and so of its replica) now. Idempotent. */
   free(): void {
-    const w = this.#w;
-    if (w === undefined) return;
-    this.#w = undefined;
-    this.#unsubscribe();
-    this.#replica.free();
-    w.free();
+    const r = this.#replica;
+    this.#replica = undefined;
+    r?.free();
   }
 
   /** Same as {@link free}, for `using`. */

@@ -1,7 +1,2 @@
-/**
- * The Node entry of `deltacrdt/sync`: the `deltacrdt` Node entry (compiled against the sync
- * build of the WebAssembly) plus {@link SyncSession}.
- * @module
- */
+/** The Node entry of `deltacrdt/sync`: the `deltacrdt` Node entry itself. @module */
 export * from './node.js';
-export * from './session.js';

@@ -1,11 +1,7 @@
 /**
- * The `deltacrdt/sync` package entry: everything `deltacrdt` exports plus {@link SyncSession},
- * the anti-entropy session that keeps replicas in sync over any unreliable transport. It ships
- * its own, larger WebAssembly build (the default entry leaves the session out).
- *
- * This file is the type entry; at run time the `node` or `browser` variant loads, each
- * initializing that WebAssembly synchronously from inlined bytes.
+ * The `deltacrdt/sync` entry, kept for existing imports: the very same module as `deltacrdt`
+ * (one WebAssembly instance, one set of classes), so `SyncSession` and the replica classes
+ * may be imported from either.
  * @module
  */
 export * from './index.js';
-export * from './session.js';

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   GCounter, PNCounter, ORSet, LWWRegister, MVRegister, encodeValue, decodeValue, MAX_DEPTH,
+  DeltaCrdtError, setErrorHandler,
 } from 'deltacrdt';
 import { hex } from './util.mjs';
 
@@ -48,7 +49,8 @@ test('PNCounter: up and down, signed add', () => {
   low.add(-(2n ** 64n - 1n));
   low.merge(a.toBytes());
   assert.equal(low.bigValue, 4n - (2n ** 64n - 1n), 'the value goes below -2^63 without wrapping');
-  assert.throws(() => low.add(-1), /^Error: PNCounter\.add: counter overflow/);
+  assert.throws(() => low.add(-1), /^DeltaCrdtError: PNCounter\.add: counter overflow/);
+  assert.throws(() => low.add(-1), (e) => e instanceof DeltaCrdtError && e instanceof Error && e.code === 'overflow' && e.method === 'PNCounter.add' && e.offset === undefined);
   assert.throws(() => a.add(-0.5), RangeError);
   assert.throws(() => a.inc(-1), /PNCounter\.inc: amount -1 must be a non-negative safe integer/);
 });
@@ -391,20 +393,35 @@ test('a throwing listener does not stop the others nor fail the mutation', () =>
   });
   s.onChange(() => seen.push('second'));
   const reported = [];
-  const original = globalThis.queueMicrotask;
-  globalThis.queueMicrotask = (f) => {
-    try {
-      f();
-    } catch (e) {
-      reported.push(e.message);
-    }
-  };
+  setErrorHandler((e) => reported.push(e.message));
   try {
     s.add('x'); // does not throw
+    s.merge(new ORSet(2).toBytes()); // no change, no event
+    const other = new ORSet(2);
+    other.add('y');
+    assert.equal(s.merge(other.toBytes()), true); // does not throw either
   } finally {
-    globalThis.queueMicrotask = original;
+    setErrorHandler((e) => console.error('deltacrdt: a listener threw:', e));
   }
-  assert.deepEqual(seen, ['second']);
-  assert.deepEqual(reported, ['listener bug']);
-  assert.ok(s.has('x'));
+  assert.deepEqual(seen, ['second', 'second']);
+  assert.deepEqual(reported, ['listener bug', 'listener bug']);
+  assert.ok(s.has('x') && s.has('y'));
+});
+
+test('by default a throwing listener is reported with console.error and never kills the process', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const script = `
+    import { GCounter } from 'deltacrdt';
+    const c = new GCounter(1);
+    c.onChange(() => { throw new Error('listener bug'); });
+    c.inc();
+    await new Promise((r) => setTimeout(r, 20));
+    console.log('alive', c.value);
+  `;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: new URL('.', import.meta.url),
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  assert.equal(out.trim(), 'alive 1');
 });

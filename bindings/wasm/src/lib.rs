@@ -1,28 +1,23 @@
 //! WebAssembly bindings of [`deltacrdt`] for the `deltacrdt` npm package.
 //!
-//! A thin layer with no CRDT logic of its own: each exported class owns a core CRDT, converts
-//! bytes in and out, and turns every error into a JS `Error` with a message that names the
-//! class, the method and the problem. The TypeScript facade in `js/src` wraps these classes;
-//! they are not meant to be used directly.
+//! A thin layer with no CRDT logic of its own, generic over the kinds: [`kinds`] lists them
+//! once and makes [`AnyCrdt`](kinds::AnyCrdt), a state of any kind that the core's traits
+//! (and so its [`Session`](deltacrdt::sync::Session)) accept; [`WasmReplica`] is the one
+//! exported class, holding a state on its own or as a session's state. The TypeScript classes
+//! in `js/src` wrap it; it is not meant to be used directly.
 //!
-//! **Elements and values** of [`ORSet`](deltacrdt::ORSet), [`LWWRegister`](deltacrdt::LWWRegister)
-//! and [`MVRegister`](deltacrdt::MVRegister) are `Vec<u8>` holding the canonical encoding of a
-//! JS value (see [`value`]): the TS layer encodes, this crate validates, so bytes from a peer
-//! can never plant an element the JS side could not read.
+//! **Elements and values** of `ORSet`, `LWWRegister` and `MVRegister` are `Vec<u8>` holding
+//! the canonical encoding of a JS value (see [`value`]): the TS layer encodes, this crate
+//! validates, so bytes from a peer can never plant an element the JS side could not read.
 //!
 //! **No traps.** Every input is checked before it reaches the core and every error is returned
-//! as a `Result`, so no input reaches a panic (the size-tuned build aborts on panic). A call that
-//! fails leaves the replica unchanged: inputs are decoded and validated in full before anything
-//! is applied.
+//! as a [`WasmError`] (a code, a byte offset for bytes, and the problem), so no input reaches a
+//! panic (the size-tuned build aborts on panic). A call that fails leaves the replica
+//! unchanged: inputs are decoded and validated in full before anything is applied.
 //!
-//! **Deltas.** Each replica keeps the join of its local deltas since the last `take_delta` (the
-//! pending delta group) and, on request, the delta of the last mutation alone, for the TS
-//! layer's local-delta subscribers.
-//!
-//! **Sync.** With the cargo feature `sync`, the `session` module adds `WasmSyncSession`, the core's
-//! anti-entropy session over any of the five types (shipped as the `deltacrdt/sync` entry).
-//!
-//! One file per exported class; shared pieces in [`replica`], [`value`] and [`error`].
+//! **Deltas.** A replica on its own keeps the join of its local deltas since the last
+//! `takeDelta` (the pending delta group) and, on request, the delta of the last mutation alone,
+//! for the TS layer's local-delta subscribers.
 
 /// Talc instead of the default dlmalloc: smaller code (the shipped module has a size budget)
 /// and faster on wasm, where the module is single-threaded.
@@ -31,20 +26,11 @@
 static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
 
 pub mod error;
-pub mod gcounter;
-pub mod lww;
-pub mod mv;
-pub mod orset;
-pub mod pncounter;
+pub mod kinds;
 pub mod replica;
-#[cfg(feature = "sync")]
 pub mod session;
 pub mod value;
 
-pub use gcounter::WasmGCounter;
-pub use lww::WasmLWWRegister;
-pub use mv::WasmMVRegister;
-pub use orset::WasmORSet;
-pub use pncounter::WasmPNCounter;
-#[cfg(feature = "sync")]
-pub use session::{WasmSyncConfig, WasmSyncSession, WasmTransmit};
+pub use error::WasmError;
+pub use replica::WasmReplica;
+pub use session::{WasmSyncConfig, WasmTransmit};

@@ -1,244 +1,594 @@
-//! What every exported class shares: the core CRDT, the replica id, the pending delta group
-//! and the delta of the last mutation; plus `shared_methods!`, which exports the methods that
-//! read and write bytes.
+//! [`WasmReplica`]: one exported class for every kind. It holds a state of one [`Kind`], either
+//! on its own (`Solo`: local edits gather in a pending delta group for `takeDelta`) or as the
+//! state of the core's anti-entropy [`Session`] (`Synced`: local edits go through
+//! [`Session::update`], and the replica a JS `SyncSession` hands out *is* that state, with no
+//! second copy).
+//!
+//! Every mutation is an [`Op`], applied by one function ([`apply`]); while a restored session
+//! is still recovering its own latest events from the neighbours, ops wait in a queue and run,
+//! in order, as soon as recovery ends (so an edit made meanwhile can never reuse a dot).
 
-use deltacrdt::codec::{type_name, Binary};
-use deltacrdt::{DeltaCrdt, LWWRegister, MVRegister, ORSet, ReplicaId};
-use deltacrdt::{GCounter, PNCounter};
+use deltacrdt::sync::{AdmitFn, Session, UpdateError};
+use deltacrdt::{DeltaCrdt, HybridClock, Lattice, ReplicaId, TimeBound};
+use deltacrdt::{DotsExhausted, LWWRegister};
+use wasm_bindgen::prelude::*;
 
-use crate::value::{self, ValueError};
+use crate::error::{wall_ms, Error, WasmError};
+use crate::kinds::{AnyCrdt, CheckValues, Kind};
+use crate::value;
 
-/// A CRDT whose elements or values must be canonical JS values (see [`crate::value`]).
-pub trait CheckValues {
-    /// Checks every element or value the state holds.
-    ///
-    /// # Errors
-    /// The first [`ValueError`].
-    fn check_values(&self) -> Result<(), ValueError>;
-}
+/// How far ahead of the local clock a merged write may be, by default: 5 minutes.
+pub const DEFAULT_MAX_AHEAD_MS: u64 = 5 * 60 * 1000;
 
-impl CheckValues for GCounter {
-    fn check_values(&self) -> Result<(), ValueError> {
-        Ok(())
-    }
-}
-
-impl CheckValues for PNCounter {
-    fn check_values(&self) -> Result<(), ValueError> {
-        Ok(())
-    }
-}
-
-impl CheckValues for ORSet<Vec<u8>> {
-    fn check_values(&self) -> Result<(), ValueError> {
-        self.iter().try_for_each(|e| value::check(e))
-    }
-}
-
-impl CheckValues for MVRegister<Vec<u8>> {
-    fn check_values(&self) -> Result<(), ValueError> {
-        self.values().try_for_each(|v| value::check(v))
-    }
-}
-
-impl CheckValues for LWWRegister<Vec<u8>> {
-    fn check_values(&self) -> Result<(), ValueError> {
-        self.value().map_or(Ok(()), |v| value::check(v))
-    }
-}
-
-/// One replica of a CRDT `T` as the bindings hold it.
+/// One local mutation, owned so that it can wait in the recovery queue.
 #[derive(Clone, Debug)]
-pub struct Replica<T> {
-    /// Whose mutations this replica makes.
-    pub id: ReplicaId,
-    /// The current state.
-    pub state: T,
-    /// The join of the local deltas not yet handed out by [`take_delta`](Self::take_delta).
-    pending: T,
+pub enum Op {
+    /// Counters: add `n`.
+    Inc(u64),
+    /// `PNCounter`: subtract `n`.
+    Dec(u64),
+    /// `ORSet`: add an encoded value.
+    Add(Vec<u8>),
+    /// `ORSet`: add encoded values, as one delta.
+    AddAll(Vec<Vec<u8>>),
+    /// `ORSet`: remove an encoded value.
+    Remove(Vec<u8>),
+    /// `ORSet`: remove encoded values, as one delta.
+    RemoveAll(Vec<Vec<u8>>),
+    /// `ORSet`, `MVRegister`: remove everything seen.
+    Clear,
+    /// Registers: write an encoded value (at a wall time in ms, for `LWWRegister`).
+    Set(Vec<u8>, u64),
+    /// A delta this replica made elsewhere (`applyLocalDelta`), already checked for its kind.
+    Delta(AnyCrdt),
+}
+
+/// Applies `op` to `state` as replica `id`, returning the delta. On error nothing changed.
+///
+/// # Errors
+/// The core's (overflow, exhausted dots or clock), or `kind` for an op the kind lacks.
+pub fn apply(
+    op: Op,
+    state: &mut AnyCrdt,
+    id: ReplicaId,
+    clock: &mut HybridClock,
+) -> Result<AnyCrdt, Error> {
+    Ok(match (op, state) {
+        (Op::Delta(d), s) => {
+            if s.join_ref(&d) {
+                d
+            } else {
+                AnyCrdt::Empty
+            }
+        }
+        (Op::Inc(n), AnyCrdt::GCounter(c)) => AnyCrdt::GCounter(c.inc(id, n)?),
+        (Op::Inc(n), AnyCrdt::PNCounter(c)) => AnyCrdt::PNCounter(c.inc(id, n)?),
+        (Op::Dec(n), AnyCrdt::PNCounter(c)) => AnyCrdt::PNCounter(c.dec(id, n)?),
+        (Op::Add(v), AnyCrdt::ORSet(s)) => AnyCrdt::ORSet(s.add(id, v)?),
+        (Op::AddAll(vs), AnyCrdt::ORSet(s)) => {
+            // Each add takes the next sequence number of `id`: refuse before adding any
+            // rather than stop halfway.
+            if s.context()
+                .max_seq(id)
+                .checked_add(vs.len() as u64)
+                .is_none()
+            {
+                return Err(DotsExhausted { replica: id }.into());
+            }
+            AnyCrdt::ORSet(s.add_all(id, vs)?)
+        }
+        (Op::Remove(v), AnyCrdt::ORSet(s)) => AnyCrdt::ORSet(s.remove(&v)),
+        (Op::RemoveAll(vs), AnyCrdt::ORSet(s)) => {
+            let mut group = deltacrdt::ORSet::new();
+            for v in &vs {
+                group.join(s.remove(v));
+            }
+            AnyCrdt::ORSet(group)
+        }
+        (Op::Clear, AnyCrdt::ORSet(s)) => AnyCrdt::ORSet(s.clear()),
+        (Op::Clear, AnyCrdt::MVRegister(r)) => AnyCrdt::MVRegister(r.clear()),
+        (Op::Set(v, now), AnyCrdt::LWWRegister(r)) => {
+            AnyCrdt::LWWRegister(r.set_with_clock(clock, now, id, v)?)
+        }
+        (Op::Set(v, _), AnyCrdt::MVRegister(r)) => AnyCrdt::MVRegister(r.write(id, v)?),
+        _ => {
+            return Err(Error::new(
+                "kind",
+                "this operation does not apply to this kind",
+            ))
+        }
+    })
+}
+
+/// Whether `op` would change `state` as it is now: what a held edit reports until it runs.
+fn would_change(op: &Op, state: &AnyCrdt) -> bool {
+    match (op, state) {
+        (Op::Inc(n) | Op::Dec(n), _) => *n > 0,
+        (Op::AddAll(vs), _) => !vs.is_empty(),
+        (Op::Remove(v), AnyCrdt::ORSet(s)) => s.contains(v),
+        (Op::RemoveAll(vs), AnyCrdt::ORSet(s)) => vs.iter().any(|v| s.contains(v)),
+        (Op::Clear, AnyCrdt::ORSet(s)) => !s.is_empty(),
+        (Op::Clear, AnyCrdt::MVRegister(r)) => !r.siblings().is_empty(),
+        (Op::Delta(d), s) => !d.leq(s),
+        _ => true,
+    }
+}
+
+/// Checks a delta or state from outside against a replica of `kind`: its kind, its values,
+/// and for an LWW write the time bound at wall time `now_ms`.
+///
+/// # Errors
+/// `kind`, `value`, `time-bound` (or `argument` for a bad clock reading, only when the delta
+/// carries a write).
+pub fn admit(kind: Kind, delta: &AnyCrdt, now_ms: f64, max_ahead_ms: u64) -> Result<(), Error> {
+    match delta.kind() {
+        None => return Ok(()),
+        Some(k) if k != kind => {
+            return Err(Error::new(
+                "kind",
+                format!("expected {}, found {}", kind.name(), k.name()),
+            ))
+        }
+        Some(_) => {}
+    }
+    delta.check_values()?;
+    if let AnyCrdt::LWWRegister(r) = delta {
+        bounded(r, now_ms, max_ahead_ms)?;
+    }
+    Ok(())
+}
+
+fn bounded(r: &LWWRegister<Vec<u8>>, now_ms: f64, max_ahead_ms: u64) -> Result<(), Error> {
+    if let Some(t) = r.timestamp() {
+        let bound = TimeBound {
+            now_ms: wall_ms(now_ms)?,
+            max_ahead_ms,
+        };
+        bound.check(t)?;
+    }
+    Ok(())
+}
+
+/// Where the state lives.
+// One per replica object, made once and never moved: boxing the solo states would cost an
+// indirection on every local edit for nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub(crate) enum Core {
+    /// On its own, with the join of the local deltas not yet taken.
+    Solo { state: AnyCrdt, pending: AnyCrdt },
+    /// As the state of a session, with the edits held while it recovers.
+    Synced {
+        session: Box<Session<AnyCrdt>>,
+        queued: Vec<Op>,
+        failed: Vec<Error>,
+    },
+}
+
+/// A replica of any kind (wrapped by the TS classes `GCounter`, `ORSet`, ...).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WasmReplica {
+    pub(crate) kind: Kind,
+    pub(crate) id: ReplicaId,
+    pub(crate) core: Core,
     /// The encoded delta of the last mutation, when the caller asked for it.
     last: Option<Vec<u8>>,
+    clock: HybridClock,
+    pub(crate) max_ahead_ms: u64,
 }
 
-impl<T> Replica<T>
-where
-    T: DeltaCrdt + Binary + CheckValues,
-    T::Version: Binary,
-{
-    /// An empty replica.
-    pub fn new(id: u64) -> Self {
-        Self::with_state(id, T::default())
-    }
+fn kind_of(name: &str) -> Result<Kind, Error> {
+    Kind::from_name(name).ok_or_else(|| {
+        Error::new(
+            "argument",
+            format!(
+                "unknown CRDT type (expected one of: {})",
+                Kind::NAMES.trim_end()
+            ),
+        )
+    })
+}
 
-    fn with_state(id: u64, state: T) -> Self {
-        Replica {
+impl WasmReplica {
+    pub(crate) fn with(kind: Kind, id: u64, core: Core) -> WasmReplica {
+        WasmReplica {
+            kind,
             id: ReplicaId(id),
-            state,
-            pending: T::default(),
+            core,
             last: None,
+            clock: HybridClock::new(),
+            max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
         }
     }
 
-    /// The type's name, for messages.
-    pub fn type_name() -> &'static str {
-        type_name(T::TAG)
+    /// A session-held replica of `kind`, from saved bytes when given (then recovering).
+    pub(crate) fn synced(
+        kind: &str,
+        id: u64,
+        incarnation: u64,
+        saved: Option<&[u8]>,
+        config: deltacrdt::sync::SyncConfig,
+    ) -> Result<WasmReplica, Error> {
+        let kind = kind_of(kind)?;
+        let session = match saved {
+            Some(b) => Session::from_saved(ReplicaId(id), incarnation, kind.decode(b)?, config),
+            None => Session::new(ReplicaId(id), incarnation, kind.empty(), config),
+        };
+        Ok(Self::with(
+            kind,
+            id,
+            Core::Synced {
+                session: Box::new(session),
+                queued: Vec::new(),
+                failed: Vec::new(),
+            },
+        ))
     }
 
-    /// Decodes a state or delta of `T` from untrusted bytes and checks its values.
+    /// The current state.
+    pub fn state(&self) -> &AnyCrdt {
+        match &self.core {
+            Core::Solo { state, .. } => state,
+            Core::Synced { session, .. } => session.state(),
+        }
+    }
+
+    /// Applies a local op: to the state and the pending group, or through the session (queued
+    /// while it recovers). Returns whether the state changed.
     ///
     /// # Errors
-    /// A message naming the problem and its byte offset.
-    pub fn decode(bytes: &[u8]) -> Result<T, String> {
-        let x = T::from_bytes(bytes).map_err(|e| e.to_string())?;
-        x.check_values()
-            .map_err(|e| format!("an element or value is not a JS value: {e}"))?;
-        Ok(x)
-    }
-
-    /// A replica holding the state `bytes` (as written by [`to_bytes`](Self::to_bytes)).
-    ///
-    /// # Errors
-    /// As for [`decode`](Self::decode).
-    pub fn from_bytes(bytes: &[u8], id: u64) -> Result<Self, String> {
-        Ok(Self::with_state(id, Self::decode(bytes)?))
-    }
-
-    /// Joins a delta or a state of `T`; returns whether the state changed. On error the state
-    /// is unchanged.
-    ///
-    /// # Errors
-    /// As for [`decode`](Self::decode).
-    pub fn merge(&mut self, bytes: &[u8]) -> Result<bool, String> {
-        let x = Self::decode(bytes)?;
-        Ok(self.state.join(x))
-    }
-
-    /// Records the delta of a local mutation (already applied to the state): joins it into the
-    /// pending group and, if `keep_last`, keeps its encoding for
-    /// [`take_last_delta`](Self::take_last_delta). Returns whether the mutation changed anything.
-    pub fn record(&mut self, delta: T, keep_last: bool) -> bool {
+    /// As for [`apply`]; nothing changed then.
+    pub fn edit(&mut self, op: Op, keep_delta: bool) -> Result<bool, Error> {
+        let (id, clock) = (self.id, &mut self.clock);
+        let delta = match &mut self.core {
+            Core::Solo { state, pending } => {
+                let d = apply(op, state, id, clock)?;
+                if d.is_bottom() {
+                    self.last = None;
+                    return Ok(false);
+                }
+                self.last = keep_delta.then(|| deltacrdt::codec::Binary::to_bytes(&d));
+                // Moved, not copied: into an empty group this is free.
+                pending.join(d);
+                return Ok(true);
+            }
+            Core::Synced {
+                session, queued, ..
+            } => {
+                if session.is_recovering() {
+                    let changes = would_change(&op, session.state());
+                    queued.push(op);
+                    self.last = None;
+                    return Ok(changes);
+                }
+                match session.update(|s| apply(op, s, id, clock)) {
+                    Ok(d) => d,
+                    Err(UpdateError::Mutate(e)) => return Err(e),
+                    Err(_) => return Err(Error::new("recovering", "the session is recovering")),
+                }
+            }
+        };
         let changed = !delta.is_bottom();
-        self.last = (keep_last && changed).then(|| delta.to_bytes());
-        if changed {
-            self.pending.join(delta);
+        self.last = (keep_delta && changed).then(|| deltacrdt::codec::Binary::to_bytes(&delta));
+        Ok(changed)
+    }
+
+    /// Runs the queued edits once recovery has ended; returns whether any changed the state.
+    pub(crate) fn replay(&mut self) -> bool {
+        let (id, clock) = (self.id, &mut self.clock);
+        let Core::Synced {
+            session,
+            queued,
+            failed,
+        } = &mut self.core
+        else {
+            return false;
+        };
+        if session.is_recovering() || queued.is_empty() {
+            return false;
+        }
+        let mut changed = false;
+        for op in core::mem::take(queued) {
+            match session.update(|s| apply(op, s, id, clock)) {
+                Ok(d) => changed |= !d.is_bottom(),
+                Err(UpdateError::Mutate(e)) => failed.push(e),
+                Err(_) => {}
+            }
         }
         changed
     }
 
-    /// The pending delta group, encoded, and an empty group in its place; `None` if no local
-    /// change happened since the last call.
-    pub fn take_delta(&mut self) -> Option<Vec<u8>> {
-        if self.pending.is_bottom() {
-            return None;
+    fn values_arg(values: &[u8]) -> Result<Vec<Vec<u8>>, Error> {
+        Ok(value::split(values)?
+            .into_iter()
+            .map(<[u8]>::to_vec)
+            .collect())
+    }
+}
+
+type R<T> = Result<T, WasmError>;
+
+#[wasm_bindgen]
+impl WasmReplica {
+    /// An empty replica of `kind` (`GCounter`, `ORSet`, ...) mutating as `replica`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(kind: &str, replica: u64) -> R<WasmReplica> {
+        let kind = kind_of(kind)?;
+        let core = Core::Solo {
+            state: kind.empty(),
+            pending: AnyCrdt::Empty,
+        };
+        Ok(Self::with(kind, replica, core))
+    }
+
+    /// A replica of `kind` holding the state `bytes` (from `toBytes`), mutating as `replica`.
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(kind: &str, bytes: &[u8], replica: u64) -> R<WasmReplica> {
+        let kind = kind_of(kind)?;
+        let core = Core::Solo {
+            state: kind.decode(bytes)?,
+            pending: AnyCrdt::Empty,
+        };
+        Ok(Self::with(kind, replica, core))
+    }
+
+    /// The kind's name.
+    pub fn kind(&self) -> String {
+        self.kind.name().into()
+    }
+
+    /// The replica id this object mutates as.
+    pub fn replica(&self) -> u64 {
+        self.id.0
+    }
+
+    /// Joins a delta or a state of this kind (an LWW write is refused past the time bound at
+    /// wall time `now_ms`); returns whether the state changed. A session-held replica also
+    /// sends it on to the neighbours.
+    pub fn merge(&mut self, bytes: &[u8], now_ms: f64) -> R<bool> {
+        let x = self.kind.decode(bytes)?;
+        if let AnyCrdt::LWWRegister(r) = &x {
+            bounded(r, now_ms, self.max_ahead_ms)?;
         }
-        Some(core::mem::take(&mut self.pending).to_bytes())
+        Ok(match &mut self.core {
+            Core::Solo { state, .. } => state.join(x),
+            Core::Synced { session, .. } => session.apply_delta(x),
+        })
+    }
+
+    /// The encoded version: what this replica has seen.
+    pub fn version(&self) -> Vec<u8> {
+        deltacrdt::codec::Binary::to_bytes(&self.state().version())
+    }
+
+    /// The delta that brings the holder of the encoded `version` up to date.
+    #[wasm_bindgen(js_name = deltaSince)]
+    pub fn delta_since(&self, version: &[u8]) -> R<Vec<u8>> {
+        let v = self.kind.decode_version(version).map_err(Error::from)?;
+        let d = self.state().delta_since(&v);
+        let d = if d.kind().is_none() {
+            self.kind.empty()
+        } else {
+            d
+        };
+        Ok(deltacrdt::codec::Binary::to_bytes(&d))
+    }
+
+    /// The encoded full state.
+    #[wasm_bindgen(js_name = toBytes)]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        deltacrdt::codec::Binary::to_bytes(self.state())
+    }
+
+    /// The pending delta group of local changes, emptied; `undefined` when empty (always for a
+    /// session-held replica: its session sends the changes).
+    #[wasm_bindgen(js_name = takeDelta)]
+    pub fn take_delta(&mut self) -> Option<Vec<u8>> {
+        match &mut self.core {
+            Core::Solo { pending, .. } if !pending.is_bottom() => Some(
+                deltacrdt::codec::Binary::to_bytes(&core::mem::take(pending)),
+            ),
+            _ => None,
+        }
     }
 
     /// Whether local changes wait in the pending delta group.
+    #[wasm_bindgen(js_name = hasPendingDelta)]
     pub fn has_pending_delta(&self) -> bool {
-        !self.pending.is_bottom()
+        matches!(&self.core, Core::Solo { pending, .. } if !pending.is_bottom())
     }
 
-    /// The delta of the last mutation, if it changed something and was asked for.
+    /// The delta of the last mutation, if it was asked for and changed something.
+    #[wasm_bindgen(js_name = takeLastDelta)]
     pub fn take_last_delta(&mut self) -> Option<Vec<u8>> {
         self.last.take()
     }
 
-    /// The encoded version.
-    pub fn version(&self) -> Vec<u8> {
-        self.state.version().to_bytes()
+    // ----- mutators -----
+
+    /// Counters: adds `n`; returns whether the state changed (`n > 0`).
+    pub fn inc(&mut self, n: u64, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Inc(n), keep_delta)?)
     }
 
-    /// The delta a holder of the encoded `version` needs.
-    ///
-    /// # Errors
-    /// A message if `version` is not a version of `T`.
-    pub fn delta_since(&self, version: &[u8]) -> Result<Vec<u8>, String> {
-        let v = T::Version::from_bytes(version).map_err(|e| e.to_string())?;
-        Ok(self.state.delta_since(&v).to_bytes())
+    /// `PNCounter`: subtracts `n`; returns whether the state changed.
+    pub fn dec(&mut self, n: u64, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Dec(n), keep_delta)?)
     }
 
-    /// The encoded full state.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        self.state.to_bytes()
+    /// `ORSet`: adds one encoded value.
+    pub fn add(&mut self, value: &[u8], keep_delta: bool) -> R<bool> {
+        value::check(value).map_err(Error::from)?;
+        Ok(self.edit(Op::Add(value.to_vec()), keep_delta)?)
     }
-}
 
-/// Exports, for a class `$ty` holding a [`Replica`] in `self.inner` and built by
-/// `$ty::wrap(replica)`, the methods every class has: `fromBytes`, `replica`, `version`,
-/// `deltaSince`, `toBytes`, `takeDelta`, `hasPendingDelta` and `takeLastDelta`.
-macro_rules! shared_methods {
-    ($ty:ident, $inner:ty) => {
-        #[wasm_bindgen]
-        impl $ty {
-            /// A replica holding the state `bytes` (from `toBytes`), mutating as `replica`.
-            #[wasm_bindgen(js_name = fromBytes)]
-            pub fn from_bytes(bytes: &[u8], replica: u64) -> Result<$ty, JsError> {
-                $crate::replica::Replica::<$inner>::from_bytes(bytes, replica)
-                    .map(Self::wrap)
-                    .map_err(|e| {
-                        $crate::error::js_error(
-                            $crate::replica::Replica::<$inner>::type_name(),
-                            "fromBytes",
-                            e,
-                        )
-                    })
-            }
+    /// `ORSet`: adds a concatenation of encoded values as one delta; all or nothing.
+    #[wasm_bindgen(js_name = addAll)]
+    pub fn add_all(&mut self, values: &[u8], keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::AddAll(Self::values_arg(values)?), keep_delta)?)
+    }
 
-            /// The replica id this object mutates as.
-            pub fn replica(&self) -> u64 {
-                self.inner.id.0
-            }
+    /// `ORSet`: removes one encoded value (the adds seen of it).
+    pub fn remove(&mut self, value: &[u8], keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Remove(value.to_vec()), keep_delta)?)
+    }
 
-            /// The encoded version: what this replica has seen.
-            pub fn version(&self) -> Vec<u8> {
-                self.inner.version()
-            }
+    /// `ORSet`: removes a concatenation of encoded values as one delta.
+    #[wasm_bindgen(js_name = removeAll)]
+    pub fn remove_all(&mut self, values: &[u8], keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::RemoveAll(Self::values_arg(values)?), keep_delta)?)
+    }
 
-            /// The delta that brings the holder of `version` up to date.
-            #[wasm_bindgen(js_name = deltaSince)]
-            pub fn delta_since(&self, version: &[u8]) -> Result<Vec<u8>, JsError> {
-                self.inner.delta_since(version).map_err(|e| {
-                    $crate::error::js_error(
-                        $crate::replica::Replica::<$inner>::type_name(),
-                        "deltaSince",
-                        e,
-                    )
-                })
-            }
+    /// `ORSet`, `MVRegister`: removes everything seen here.
+    pub fn clear(&mut self, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Clear, keep_delta)?)
+    }
 
-            /// The encoded full state.
-            #[wasm_bindgen(js_name = toBytes)]
-            pub fn to_bytes(&self) -> Vec<u8> {
-                self.inner.to_bytes()
-            }
+    /// Registers: writes one encoded value (an `LWWRegister` stamps it from wall time
+    /// `now_ms`; the write always wins locally).
+    pub fn set(&mut self, value: &[u8], now_ms: f64, keep_delta: bool) -> R<bool> {
+        value::check(value).map_err(Error::from)?;
+        let now = if self.kind == Kind::LWWRegister {
+            wall_ms(now_ms)?
+        } else {
+            0
+        };
+        Ok(self.edit(Op::Set(value.to_vec(), now), keep_delta)?)
+    }
 
-            /// The pending delta group of local changes, emptied; `undefined` when empty.
-            #[wasm_bindgen(js_name = takeDelta)]
-            pub fn take_delta(&mut self) -> Option<Vec<u8>> {
-                self.inner.take_delta()
-            }
+    // ----- reads -----
 
-            /// Whether local changes wait in the pending delta group.
-            #[wasm_bindgen(js_name = hasPendingDelta)]
-            pub fn has_pending_delta(&self) -> bool {
-                self.inner.has_pending_delta()
-            }
+    /// Counters: the value, as 16 little-endian two's-complement bytes.
+    #[wasm_bindgen(js_name = valueBytes)]
+    pub fn value_bytes(&self) -> Vec<u8> {
+        let v: i128 = match self.state() {
+            AnyCrdt::GCounter(c) => c.value() as i128,
+            AnyCrdt::PNCounter(c) => c.value(),
+            _ => 0,
+        };
+        v.to_le_bytes().to_vec()
+    }
 
-            /// The delta of the last mutation, if it was asked for and changed something.
-            #[wasm_bindgen(js_name = takeLastDelta)]
-            pub fn take_last_delta(&mut self) -> Option<Vec<u8>> {
-                self.inner.take_last_delta()
-            }
+    /// Counters: how much this replica's own increments (or, `dec`, decrements) can still
+    /// grow before overflowing, capped at 2^53 - 1 (0 for other kinds).
+    pub fn room(&self, dec: bool) -> f64 {
+        let used = match self.state() {
+            AnyCrdt::GCounter(c) => c.count_of(self.id),
+            AnyCrdt::PNCounter(c) if dec => c.decrements().count_of(self.id),
+            AnyCrdt::PNCounter(c) => c.increments().count_of(self.id),
+            _ => u64::MAX,
+        };
+        (u64::MAX - used).min(value::MAX_SAFE_INTEGER) as f64
+    }
+
+    /// `ORSet`: whether the encoded value is an element.
+    pub fn has(&self, value: &[u8]) -> bool {
+        match self.state() {
+            AnyCrdt::ORSet(s) => s.contains(&value.to_vec()),
+            _ => false,
         }
-    };
+    }
+
+    /// `ORSet`: elements; `MVRegister`: siblings; else 0 or 1.
+    pub fn size(&self) -> u32 {
+        let n = match self.state() {
+            AnyCrdt::ORSet(s) => s.len(),
+            AnyCrdt::MVRegister(r) => r.siblings().len(),
+            AnyCrdt::LWWRegister(r) => usize::from(r.value().is_some()),
+            _ => 0,
+        };
+        u32::try_from(n).unwrap_or(u32::MAX)
+    }
+
+    /// The encoded values, concatenated: an `ORSet`'s elements in ascending byte order, an
+    /// `MVRegister`'s siblings in the order of their dots, an `LWWRegister`'s value if any.
+    pub fn values(&self) -> Vec<u8> {
+        match self.state() {
+            AnyCrdt::ORSet(s) => value::concat(s.iter()),
+            AnyCrdt::MVRegister(r) => value::concat(r.values()),
+            AnyCrdt::LWWRegister(r) => value::concat(r.value().into_iter()),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `MVRegister`: the dots of the siblings, as replica, seq pairs.
+    pub fn dots(&self) -> Vec<u64> {
+        match self.state() {
+            AnyCrdt::MVRegister(r) => r
+                .siblings()
+                .iter()
+                .flat_map(|(d, _)| [d.replica.0, d.seq])
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `LWWRegister`: the wall time (ms) of the current write's timestamp.
+    #[wasm_bindgen(js_name = timestampMs)]
+    pub fn timestamp_ms(&self) -> Option<f64> {
+        match self.state() {
+            AnyCrdt::LWWRegister(r) => r.timestamp().map(|t| t.physical_ms() as f64),
+            _ => None,
+        }
+    }
+
+    /// `LWWRegister`: the replica that made the current write.
+    pub fn writer(&self) -> Option<u64> {
+        match self.state() {
+            AnyCrdt::LWWRegister(r) => r.entry().map(|e| e.replica.0),
+            _ => None,
+        }
+    }
+
+    /// How far ahead of the local clock (ms) a merged LWW write may be.
+    #[wasm_bindgen(js_name = maxAheadMs)]
+    pub fn max_ahead_ms(&self) -> f64 {
+        self.max_ahead_ms as f64
+    }
+
+    /// Sets how far ahead of the local clock (ms) a merged LWW write may be.
+    #[wasm_bindgen(js_name = setMaxAheadMs)]
+    pub fn set_max_ahead_ms(&mut self, ms: f64) -> R<()> {
+        self.max_ahead_ms = wall_ms(ms)?;
+        Ok(())
+    }
+
+    /// Edits waiting for a restored session to end its recovery.
+    #[wasm_bindgen(js_name = queuedEdits)]
+    pub fn queued_edits(&self) -> u32 {
+        match &self.core {
+            Core::Synced { queued, .. } => u32::try_from(queued.len()).unwrap_or(u32::MAX),
+            Core::Solo { .. } => 0,
+        }
+    }
+
+    /// The first error of a queued edit that failed when it ran, removed; `undefined` if none.
+    #[wasm_bindgen(js_name = takeFailedEdit)]
+    pub fn take_failed_edit(&mut self) -> Option<WasmError> {
+        match &mut self.core {
+            Core::Synced { failed, .. } if !failed.is_empty() => Some(failed.remove(0).into()),
+            _ => None,
+        }
+    }
 }
-pub(crate) use shared_methods;
+
+/// The session's validation hook over `AnyCrdt`: the checks of [`admit`].
+pub(crate) fn hook(
+    kind: Kind,
+    now_ms: f64,
+    max_ahead_ms: u64,
+) -> AdmitFn<impl Fn(ReplicaId, &AnyCrdt) -> Result<(), String>> {
+    AdmitFn(move |_: ReplicaId, d: &AnyCrdt| {
+        admit(kind, d, now_ms, max_ahead_ms).map_err(|e| e.message)
+    })
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use deltacrdt::codec::Binary;
+    use deltacrdt::{GCounter, ORSet, PNCounter};
 
     fn string(s: &str) -> Vec<u8> {
         let mut out = vec![value::tag::STRING, s.len() as u8];
@@ -246,59 +596,91 @@ mod tests {
         out
     }
 
+    fn solo(kind: &str, id: u64) -> WasmReplica {
+        WasmReplica::new(kind, id).unwrap_or_else(|_| unreachable!())
+    }
+
     #[test]
     fn pending_group_holds_every_local_delta_once() {
-        let mut a = Replica::<ORSet<Vec<u8>>>::new(1);
+        let mut a = solo("ORSet", 1);
         for s in ["x", "y", "z"] {
-            let d = a.state.add(a.id, string(s)).unwrap();
-            assert!(a.record(d, false));
+            assert!(a.add(&string(s), false).unwrap_or(false));
         }
         let group = a.take_delta().unwrap();
         assert_eq!(a.take_delta(), None);
-        let mut b = Replica::<ORSet<Vec<u8>>>::new(2);
-        assert!(b.merge(&group).unwrap());
-        assert_eq!(b.state, a.state);
+        let mut b = solo("ORSet", 2);
+        assert!(b.merge(&group, 0.0).unwrap_or(false));
+        assert_eq!(b.state(), a.state());
+        assert_eq!(a.to_bytes(), b.to_bytes());
     }
 
     #[test]
     fn merge_rejects_foreign_types_and_bad_values_without_change() {
-        let mut a = Replica::<ORSet<Vec<u8>>>::new(1);
-        let d = a.state.add(a.id, string("x")).unwrap();
-        a.record(d, false);
-        let before = a.state.clone();
-        let counter = GCounter::new().to_bytes();
-        assert!(a.merge(&counter).unwrap_err().contains("expected ORSet"));
+        let mut a = solo("ORSet", 1);
+        a.add(&string("x"), false)
+            .unwrap_or_else(|_| unreachable!());
+        let before = a.to_bytes();
+        let e = a.merge(&GCounter::new().to_bytes(), 0.0).err().unwrap();
+        assert_eq!((e.code(), e.offset()), ("decode".to_string(), 1.0));
+        assert!(e.message().contains("expected ORSet"), "{}", e.message());
         let mut bad = ORSet::new();
         bad.add(ReplicaId(9), vec![0xff]).unwrap();
-        assert!(a
-            .merge(&bad.to_bytes())
-            .unwrap_err()
-            .contains("not a JS value"));
-        assert!(a.merge(&[1, 3, 0xff]).is_err());
-        assert_eq!(a.state, before);
+        let e = a.merge(&bad.to_bytes(), 0.0).err().unwrap();
+        assert_eq!(e.code(), "value");
+        assert!(a.merge(&[1, 3, 0xff], 0.0).is_err());
+        assert_eq!(a.to_bytes(), before);
     }
 
     #[test]
     fn last_delta_only_when_asked_and_changed() {
-        let mut c = Replica::<GCounter>::new(1);
-        let d = c.state.inc(c.id, 0).unwrap();
-        assert!(!c.record(d, true));
+        let mut c = solo("GCounter", 1);
+        assert!(!c.inc(0, true).unwrap_or(true));
         assert_eq!(c.take_last_delta(), None);
-        let d = c.state.inc(c.id, 2).unwrap();
-        assert!(c.record(d, true));
+        assert!(c.inc(2, true).unwrap_or(false));
         let last = c.take_last_delta().unwrap();
         assert_eq!(GCounter::from_bytes(&last).unwrap().value(), 2);
     }
 
     #[test]
     fn delta_since_rejects_other_versions() {
-        let c = Replica::<PNCounter>::new(1);
+        let c = solo("PNCounter", 1);
         let wrong = deltacrdt::VersionVector::new().to_bytes();
-        assert!(c
-            .delta_since(&wrong)
-            .unwrap_err()
-            .contains("expected PNVersion"));
+        let e = c.delta_since(&wrong).err().unwrap();
+        assert!(
+            e.message().contains("expected PNVersion"),
+            "{}",
+            e.message()
+        );
         let right = deltacrdt::PNVersion::default().to_bytes();
-        assert!(c.delta_since(&right).is_ok());
+        assert_eq!(
+            c.delta_since(&right).unwrap_or_default(),
+            PNCounter::new().to_bytes()
+        );
+    }
+
+    #[test]
+    fn an_operation_of_another_kind_is_refused() {
+        let mut c = solo("GCounter", 1);
+        assert_eq!(
+            c.add(&string("x"), false).err().map(|e| e.code()),
+            Some("kind".into())
+        );
+        assert_eq!(c.dec(1, false).err().map(|e| e.code()), Some("kind".into()));
+        assert!(c.state().is_bottom());
+        assert!(WasmReplica::new("Nope", 1).is_err());
+    }
+
+    #[test]
+    fn room_is_what_the_own_entry_has_left() {
+        let mut c = solo("PNCounter", 1);
+        assert_eq!(c.room(false), value::MAX_SAFE_INTEGER as f64);
+        c.inc(u64::MAX - 5, false)
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(c.room(false), 5.0);
+        assert_eq!(c.room(true), value::MAX_SAFE_INTEGER as f64);
+        assert_eq!(
+            c.inc(6, false).err().map(|e| e.code()),
+            Some("overflow".into())
+        );
     }
 }

@@ -1,50 +1,19 @@
-//! `SyncSession` (cargo feature `sync`): the core's sans-IO anti-entropy
-//! [`Session`] for any of the five CRDT types, bytes in, bytes out.
-//!
-//! One exported class over an enum of the five sessions keeps the JS surface (and the glue) to
-//! one class; every method dispatches to the core. The only checks added here are the ones
-//! every other class of the bindings makes on bytes from outside: the elements and values a
-//! peer's delta carries must be canonical JS values (see [`crate::value`]), and an LWW write may
-//! not be stamped further ahead of the caller's wall clock than `maxAheadMs`. Both run as the
-//! core session's validation hook ([`Admit`]), after the message is decoded (once) and before
+//! The session methods of [`WasmReplica`]: a replica created by `WasmReplica.session` (or
+//! `restoreSession`) is the state of the core's sans-IO anti-entropy [`Session`], and these
+//! methods drive it, bytes in, bytes out. The bindings' checks on a peer's delta (its kind,
+//! canonical JS values, the LWW time bound) run as the session's validation hook
+//! ([`Admit`](deltacrdt::sync::Admit)), after the message is decoded (once) and before
 //! anything changes, so a refused message changes nothing.
 
-use deltacrdt::codec::Binary;
-use deltacrdt::sync::{Admit, Session, Strategy, SyncConfig};
-use deltacrdt::{
-    DeltaCrdt, GCounter, LWWRegister, MVRegister, ORSet, PNCounter, ReplicaId, TimeBound,
-};
+use deltacrdt::sync::{Session, Strategy, SyncConfig};
+use deltacrdt::ReplicaId;
 use wasm_bindgen::prelude::*;
 
-use crate::error::{js_error, wall_ms};
-use crate::lww::DEFAULT_MAX_AHEAD_MS;
-use crate::replica::{CheckValues, Replica};
+use crate::error::{wall_ms, Error, WasmError};
+use crate::kinds::AnyCrdt;
+use crate::replica::{hook, Core, WasmReplica, DEFAULT_MAX_AHEAD_MS};
 
-const CLASS: &str = "SyncSession";
-
-/// The session of one of the five CRDT types (elements and values as canonical JS values).
-enum AnySession {
-    GCounter(Session<GCounter>),
-    PNCounter(Session<PNCounter>),
-    ORSet(Session<ORSet<Vec<u8>>>),
-    LWWRegister(Session<LWWRegister<Vec<u8>>>),
-    MVRegister(Session<MVRegister<Vec<u8>>>),
-}
-
-/// Runs `$body` with `$s` bound to the typed session inside `$any` (and `$t` to its CRDT type).
-macro_rules! each {
-    ($any:expr, $s:ident => $body:expr) => {
-        match $any {
-            AnySession::GCounter($s) => $body,
-            AnySession::PNCounter($s) => $body,
-            AnySession::ORSet($s) => $body,
-            AnySession::LWWRegister($s) => $body,
-            AnySession::MVRegister($s) => $body,
-        }
-    };
-}
-
-/// The settings of a [`WasmSyncSession`]: the core's [`SyncConfig`] plus the LWW time bound.
+/// The settings of a session-held [`WasmReplica`]: the core's [`SyncConfig`] plus the LWW time bound.
 #[wasm_bindgen]
 pub struct WasmSyncConfig {
     config: SyncConfig,
@@ -63,14 +32,14 @@ impl WasmSyncConfig {
         max_buffer_deltas: u32,
         retransmit_ticks: u32,
         max_ahead_ms: f64,
-    ) -> Result<WasmSyncConfig, JsError> {
+    ) -> Result<WasmSyncConfig, WasmError> {
         let d = SyncConfig::default();
         let strategy = if strategy.is_empty() {
             d.strategy
         } else {
             strategy
                 .parse::<Strategy>()
-                .map_err(|e| js_error(CLASS, "constructor", e))?
+                .map_err(|e| Error::new("argument", e))?
         };
         let or = |v: u32, default| if v == 0 { default } else { v as usize };
         let config = SyncConfig {
@@ -87,7 +56,7 @@ impl WasmSyncConfig {
         let max_ahead_ms = if max_ahead_ms < 0.0 {
             DEFAULT_MAX_AHEAD_MS
         } else {
-            wall_ms(max_ahead_ms).map_err(|e| js_error(CLASS, "constructor", e))?
+            wall_ms(max_ahead_ms)?
         };
         Ok(WasmSyncConfig {
             config,
@@ -96,7 +65,7 @@ impl WasmSyncConfig {
     }
 }
 
-/// Bytes to hand to a neighbour's `handleMessage` (from [`WasmSyncSession::poll_transmit`]).
+/// Bytes to hand to a neighbour's `handleMessage` (from [`WasmReplica::poll_transmit`]).
 #[wasm_bindgen]
 pub struct WasmTransmit {
     to: u64,
@@ -118,319 +87,195 @@ impl WasmTransmit {
     }
 }
 
-/// One replica's anti-entropy session (wrapped by the TS class `SyncSession`).
-#[wasm_bindgen]
-pub struct WasmSyncSession {
-    inner: AnySession,
-    max_ahead_ms: u64,
-}
-
-/// The hook check for the values of a peer's delta: canonical JS values only.
-struct JsValues;
-
-impl<T: CheckValues> Admit<T> for JsValues {
-    type Error = String;
-
-    fn admit(&self, _: ReplicaId, delta: &T) -> Result<(), String> {
-        delta
-            .check_values()
-            .map_err(|e| format!("the delta holds an element or value that is not a JS value: {e}"))
-    }
-}
-
-/// The hook check for an LWW write: JS values, and the time bound at the caller's wall clock
-/// (an invalid clock reading refuses only messages that carry a write).
-struct LwwCheck {
-    now_ms: Result<u64, String>,
-    max_ahead_ms: u64,
-}
-
-impl Admit<LWWRegister<Vec<u8>>> for LwwCheck {
-    type Error = String;
-
-    fn admit(&self, from: ReplicaId, delta: &LWWRegister<Vec<u8>>) -> Result<(), String> {
-        JsValues.admit(from, delta)?;
-        if delta.timestamp().is_none() {
-            return Ok(());
+impl WasmReplica {
+    fn held(&self) -> Result<&Session<AnyCrdt>, Error> {
+        match &self.core {
+            Core::Synced { session, .. } => Ok(session),
+            Core::Solo { .. } => Err(Error::new("argument", "not a session's replica")),
         }
-        let bound = TimeBound {
-            now_ms: self.now_ms.clone()?,
-            max_ahead_ms: self.max_ahead_ms,
-        };
-        bound.admit(from, delta).map_err(|e| e.to_string())
     }
-}
 
-fn new_session<T>(replica: u64, incarnation: u64, state: T, config: &WasmSyncConfig) -> Session<T>
-where
-    T: DeltaCrdt + Binary + deltacrdt::sync::Measure,
-    T::Version: Binary,
-{
-    Session::new(
-        ReplicaId(replica),
-        incarnation,
-        state,
-        config.config.clone(),
-    )
-}
-
-impl WasmSyncSession {
-    fn build(
-        kind: &str,
-        replica: u64,
-        incarnation: u64,
-        state: Option<&[u8]>,
-        config: &WasmSyncConfig,
-        method: &str,
-    ) -> Result<WasmSyncSession, JsError> {
-        macro_rules! make {
-            ($variant:ident, $t:ty) => {{
-                AnySession::$variant(match state {
-                    Some(b) => {
-                        let s = Replica::<$t>::decode(b).map_err(|e| js_error(CLASS, method, e))?;
-                        // A restart: recovering until every neighbour answered (see the core).
-                        Session::from_saved(
-                            ReplicaId(replica),
-                            incarnation,
-                            s,
-                            config.config.clone(),
-                        )
-                    }
-                    None => new_session(replica, incarnation, <$t>::default(), config),
-                })
-            }};
+    fn held_mut(&mut self) -> Result<&mut Session<AnyCrdt>, Error> {
+        match &mut self.core {
+            Core::Synced { session, .. } => Ok(session),
+            Core::Solo { .. } => Err(Error::new("argument", "not a session's replica")),
         }
-        let inner = match kind {
-            "GCounter" => make!(GCounter, GCounter),
-            "PNCounter" => make!(PNCounter, PNCounter),
-            "ORSet" => make!(ORSet, ORSet<Vec<u8>>),
-            "LWWRegister" => make!(LWWRegister, LWWRegister<Vec<u8>>),
-            "MVRegister" => make!(MVRegister, MVRegister<Vec<u8>>),
-            _ => {
-                return Err(js_error(
-                    CLASS,
-                    method,
-                    "unknown CRDT type (expected GCounter, PNCounter, ORSet, LWWRegister or MVRegister)",
-                ))
-            }
-        };
-        Ok(WasmSyncSession {
-            inner,
-            max_ahead_ms: config.max_ahead_ms,
-        })
-    }
-
-    /// Handles a message with the bindings' checks as the core's validation hook.
-    fn handle(&mut self, from: ReplicaId, bytes: &[u8], now_ms: f64) -> Result<bool, String> {
-        let r = match &mut self.inner {
-            AnySession::LWWRegister(s) => {
-                let check = LwwCheck {
-                    now_ms: wall_ms(now_ms),
-                    max_ahead_ms: self.max_ahead_ms,
-                };
-                s.handle_message_with(from, bytes, &check)
-            }
-            AnySession::ORSet(s) => s.handle_message_with(from, bytes, &JsValues),
-            AnySession::MVRegister(s) => s.handle_message_with(from, bytes, &JsValues),
-            // Counters hold no JS values: the core's decoding checks everything.
-            AnySession::GCounter(s) => s.handle_message(from, bytes),
-            AnySession::PNCounter(s) => s.handle_message(from, bytes),
-        };
-        r.map_err(|e| e.to_string())
     }
 }
+
+type R<T> = Result<T, WasmError>;
 
 #[wasm_bindgen]
-impl WasmSyncSession {
-    /// An empty session of `kind` (`GCounter`, `ORSet`, ...) for `replica` in its `incarnation`.
-    #[wasm_bindgen(constructor)]
-    pub fn new(
+impl WasmReplica {
+    /// An empty session-held replica of `kind` for `replica` in its `incarnation`.
+    pub fn session(
         kind: &str,
         replica: u64,
         incarnation: u64,
         config: &WasmSyncConfig,
-    ) -> Result<WasmSyncSession, JsError> {
-        Self::build(kind, replica, incarnation, None, config, "constructor")
+    ) -> R<WasmReplica> {
+        let mut r = WasmReplica::synced(kind, replica, incarnation, None, config.config.clone())?;
+        r.max_ahead_ms = config.max_ahead_ms;
+        Ok(r)
     }
 
-    /// A session restarted from `persist()` bytes, in a new (greater) incarnation.
-    pub fn restore(
+    /// A session-held replica restarted from `toBytes()` bytes, in a new (greater)
+    /// incarnation; it recovers its own latest events from the neighbours first.
+    #[wasm_bindgen(js_name = restoreSession)]
+    pub fn restore_session(
         kind: &str,
         replica: u64,
         incarnation: u64,
         bytes: &[u8],
         config: &WasmSyncConfig,
-    ) -> Result<WasmSyncSession, JsError> {
-        Self::build(kind, replica, incarnation, Some(bytes), config, "restore")
-    }
-
-    /// The CRDT type's name.
-    pub fn kind(&self) -> String {
-        let name = match &self.inner {
-            AnySession::GCounter(_) => "GCounter",
-            AnySession::PNCounter(_) => "PNCounter",
-            AnySession::ORSet(_) => "ORSet",
-            AnySession::LWWRegister(_) => "LWWRegister",
-            AnySession::MVRegister(_) => "MVRegister",
-        };
-        name.into()
-    }
-
-    /// This replica's id.
-    pub fn replica(&self) -> u64 {
-        each!(&self.inner, s => s.replica().0)
+    ) -> R<WasmReplica> {
+        let mut r = WasmReplica::synced(
+            kind,
+            replica,
+            incarnation,
+            Some(bytes),
+            config.config.clone(),
+        )?;
+        r.max_ahead_ms = config.max_ahead_ms;
+        Ok(r)
     }
 
     /// This run's incarnation.
-    pub fn incarnation(&self) -> u64 {
-        each!(&self.inner, s => s.incarnation())
+    pub fn incarnation(&self) -> R<u64> {
+        Ok(self.held()?.incarnation())
     }
 
     /// Handles a message from neighbour `from` at wall time `now_ms` (only used to bound LWW
-    /// timestamps); returns whether the state changed. On error nothing changed.
+    /// timestamps); returns whether the state changed (edits queued during recovery included,
+    /// which run as soon as it ends). On error nothing changed.
     #[wasm_bindgen(js_name = handleMessage)]
-    pub fn handle_message(
-        &mut self,
-        from: u64,
-        bytes: &[u8],
-        now_ms: f64,
-    ) -> Result<bool, JsError> {
-        self.handle(ReplicaId(from), bytes, now_ms)
-            .map_err(|e| js_error(CLASS, "handleMessage", e))
+    pub fn handle_message(&mut self, from: u64, bytes: &[u8], now_ms: f64) -> R<bool> {
+        let check = hook(self.kind, now_ms, self.max_ahead_ms);
+        let changed = self
+            .held_mut()?
+            .handle_message_with(ReplicaId(from), bytes, &check)
+            .map_err(Error::from)?;
+        Ok(self.replay() | changed)
+    }
+
+    /// Ends recovery now, for a save known to be current (its owner saves every change before
+    /// any message leaves), and runs the held edits; returns whether they changed the state.
+    #[wasm_bindgen(js_name = endRecovery)]
+    pub fn end_recovery(&mut self) -> R<bool> {
+        self.held_mut()?.end_recovery();
+        Ok(self.replay())
     }
 
     /// Advances time by one tick and starts a sync round with every neighbour.
-    pub fn tick(&mut self) {
-        each!(&mut self.inner, s => s.tick());
+    pub fn tick(&mut self) -> R<()> {
+        self.held_mut()?.tick();
+        Ok(())
     }
 
     /// The next message to send; call until `undefined` after every input and command.
     #[wasm_bindgen(js_name = pollTransmit)]
-    pub fn poll_transmit(&mut self) -> Option<WasmTransmit> {
-        each!(&mut self.inner, s => s.poll_transmit()).map(|t| WasmTransmit {
+    pub fn poll_transmit(&mut self) -> R<Option<WasmTransmit>> {
+        Ok(self.held_mut()?.poll_transmit().map(|t| WasmTransmit {
             to: t.to.0,
             bytes: t.bytes,
-        })
+        }))
     }
 
     /// Adds a neighbour (no effect if it already is one, or is this replica).
     #[wasm_bindgen(js_name = addNeighbour)]
-    pub fn add_neighbour(&mut self, id: u64) {
-        each!(&mut self.inner, s => s.add_neighbour(ReplicaId(id)));
+    pub fn add_neighbour(&mut self, id: u64) -> R<()> {
+        self.held_mut()?.add_neighbour(ReplicaId(id));
+        Ok(())
     }
 
     /// Removes a neighbour; returns whether it was one.
     #[wasm_bindgen(js_name = removeNeighbour)]
-    pub fn remove_neighbour(&mut self, id: u64) -> bool {
-        each!(&mut self.inner, s => s.remove_neighbour(ReplicaId(id)))
+    pub fn remove_neighbour(&mut self, id: u64) -> R<bool> {
+        Ok(self.held_mut()?.remove_neighbour(ReplicaId(id)))
     }
 
     /// The neighbours, ascending.
-    pub fn neighbours(&self) -> Vec<u64> {
-        each!(&self.inner, s => s.neighbours().map(|r| r.0).collect())
+    pub fn neighbours(&self) -> R<Vec<u64>> {
+        Ok(self.held()?.neighbours().map(|r| r.0).collect())
     }
 
-    /// Joins a delta made by this replica (e.g. `takeDelta()` of a local object of the same
-    /// type) and buffers it for the neighbours; returns whether the state changed.
+    /// Joins a delta made by this replica elsewhere (e.g. `takeDelta()` of a local object of
+    /// the same kind) and buffers it for the neighbours; returns whether the state changed.
+    /// Held back, like a local edit, while the session recovers.
     #[wasm_bindgen(js_name = applyLocalDelta)]
-    pub fn apply_local_delta(&mut self, bytes: &[u8]) -> Result<bool, JsError> {
-        let err = |e: String| js_error(CLASS, "applyLocalDelta", e);
-        Ok(each!(&mut self.inner, s => {
-            let d = decode_like(s, bytes).map_err(err)?;
-            s.apply_delta(d)
-        }))
-    }
-
-    /// The state in the crate's binary format (what `persist` returns).
-    #[wasm_bindgen(js_name = stateBytes)]
-    pub fn state_bytes(&self) -> Vec<u8> {
-        each!(&self.inner, s => s.persist())
-    }
-
-    /// The encoded version of the state.
-    pub fn version(&self) -> Vec<u8> {
-        each!(&self.inner, s => s.state().version().to_bytes())
-    }
-
-    /// The delta that brings the holder of the encoded `version` up to date with the state.
-    #[wasm_bindgen(js_name = deltaSince)]
-    pub fn delta_since(&self, version: &[u8]) -> Result<Vec<u8>, JsError> {
-        let err = |e: deltacrdt::DecodeError| js_error(CLASS, "deltaSince", e);
-        each!(&self.inner, s => {
-            let v = version_like(s, version).map_err(err)?;
-            Ok(s.state().delta_since(&v).to_bytes())
-        })
+    pub fn apply_local_delta(&mut self, bytes: &[u8]) -> R<bool> {
+        let d = self.kind.decode(bytes)?;
+        match &mut self.core {
+            Core::Synced {
+                session, queued, ..
+            } => {
+                if session.is_recovering() {
+                    let changes = !deltacrdt::Lattice::leq(&d, session.state());
+                    queued.push(crate::replica::Op::Delta(d));
+                    return Ok(changes);
+                }
+                Ok(session.apply_delta(d))
+            }
+            Core::Solo { .. } => Err(Error::new("argument", "not a session's replica").into()),
+        }
     }
 
     /// The traffic counters of a neighbour, `undefined` if it is not one: messages, bytes and
     /// units sent; messages, bytes and units received; catch-ups sent; acked, lacking and
     /// unacked (each meaningful only if its bit, 1, 2 and 4, is set in the entry after them);
-    /// messages refused, of which dot collisions, claims of unissued events, and values refused
-    /// by the bindings' checks.
-    pub fn stats(&self, neighbour: u64) -> Option<Vec<u64>> {
+    /// messages refused, of which dot collisions, claims of unissued events, and deltas
+    /// refused by the bindings' checks.
+    pub fn stats(&self, neighbour: u64) -> R<Option<Vec<u64>>> {
+        let s = self.held()?;
         let id = ReplicaId(neighbour);
-        each!(&self.inner, s => {
-            let n = s.stats(id)?;
-            let (acked, lacking, unacked) = (n.acked, s.lacking(id), s.unacked(id));
-            let known = u64::from(acked.is_some())
-                | u64::from(lacking.is_some()) << 1
-                | u64::from(unacked.is_some()) << 2;
-            Some(vec![
-                n.messages_sent,
-                n.bytes_sent,
-                n.units_sent,
-                n.messages_received,
-                n.bytes_received,
-                n.units_received,
-                n.catch_ups_sent,
-                acked.unwrap_or(0),
-                lacking.unwrap_or(0),
-                unacked.unwrap_or(0),
-                known,
-                n.refused,
-                n.dot_collisions,
-                n.unissued_claims,
-                n.admit_refusals,
-            ])
-        })
+        let Some(n) = s.stats(id) else {
+            return Ok(None);
+        };
+        let (acked, lacking, unacked) = (n.acked, s.lacking(id), s.unacked(id));
+        let known = u64::from(acked.is_some())
+            | u64::from(lacking.is_some()) << 1
+            | u64::from(unacked.is_some()) << 2;
+        Ok(Some(vec![
+            n.messages_sent,
+            n.bytes_sent,
+            n.units_sent,
+            n.messages_received,
+            n.bytes_received,
+            n.units_received,
+            n.catch_ups_sent,
+            acked.unwrap_or(0),
+            lacking.unwrap_or(0),
+            unacked.unwrap_or(0),
+            known,
+            n.refused,
+            n.dot_collisions,
+            n.unissued_claims,
+            n.admit_refusals,
+        ]))
     }
 
-    /// Session-wide counters: ticks elapsed, buffered deltas, buffered bytes, refused messages,
-    /// next buffer sequence number, and 1 while a restored session is recovering.
-    pub fn counters(&self) -> Vec<u64> {
-        each!(&self.inner, s => vec![
+    /// Session-wide counters: ticks elapsed, buffered deltas, buffered bytes, refused
+    /// messages, next buffer sequence number, 1 while a restored session is recovering, and
+    /// the edits queued meanwhile.
+    pub fn counters(&self) -> R<Vec<u64>> {
+        let s = self.held()?;
+        Ok(vec![
             s.now(),
             s.buffer_len() as u64,
             s.buffer_bytes() as u64,
             s.rejected(),
             s.next_seq(),
             u64::from(s.is_recovering()),
+            u64::from(self.queued_edits()),
         ])
     }
-}
-
-/// Decodes a delta of the session's type, with the values checked.
-fn decode_like<T>(_: &Session<T>, bytes: &[u8]) -> Result<T, String>
-where
-    T: DeltaCrdt + Binary + CheckValues,
-    T::Version: Binary,
-{
-    Replica::<T>::decode(bytes)
-}
-
-/// Decodes a version of the session's type.
-fn version_like<T>(_: &Session<T>, bytes: &[u8]) -> Result<T::Version, deltacrdt::DecodeError>
-where
-    T: DeltaCrdt,
-    T::Version: Binary,
-{
-    T::Version::from_bytes(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::value;
+    use deltacrdt::{GCounter, LWWRegister, Lattice, ORSet};
 
     fn string(s: &str) -> Vec<u8> {
         let mut out = vec![value::tag::STRING, s.len() as u8];
@@ -446,6 +291,34 @@ mod tests {
         Session::new(ReplicaId(id), 1, ORSet::new(), SyncConfig::default())
     }
 
+    fn wasm_session(kind: &str, id: u64) -> WasmReplica {
+        WasmReplica::session(kind, id, 1, &config()).unwrap_or_else(|_| unreachable!())
+    }
+
+    fn drain(w: &mut WasmReplica) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        while let Ok(Some(mut t)) = w.poll_transmit() {
+            out.push(t.take_bytes());
+        }
+        out
+    }
+
+    /// Runs rounds between two package sessions until neither has anything to send.
+    fn settle(a: &mut WasmReplica, b: &mut WasmReplica) {
+        for _ in 0..8 {
+            a.tick().unwrap_or_else(|_| unreachable!());
+            b.tick().unwrap_or_else(|_| unreachable!());
+            for _ in 0..4 {
+                for t in drain(a) {
+                    let _ = b.handle_message(a.id.0, &t, 0.0);
+                }
+                for t in drain(b) {
+                    let _ = a.handle_message(b.id.0, &t, 0.0);
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_delta_with_a_non_js_value_is_refused_and_changes_nothing() {
         let mut b = orset_session(2);
@@ -454,22 +327,37 @@ mod tests {
         b.update(|s| s.add(ReplicaId(2), vec![0xff])).unwrap();
         b.tick();
         let t = b.poll_transmit().unwrap();
-        let mut a = orset_session(1);
-        a.add_neighbour(ReplicaId(2));
-        let mut w = WasmSyncSession {
-            inner: AnySession::ORSet(a.clone()),
-            max_ahead_ms: DEFAULT_MAX_AHEAD_MS,
-        };
-        let e = w.handle(ReplicaId(2), &t.bytes, 0.0).unwrap_err();
-        assert!(e.contains("not a JS value"), "{e}");
-        assert!(e.contains("replica"), "{e}");
-        let AnySession::ORSet(after) = &w.inner else {
-            unreachable!()
-        };
-        assert!(after.state().is_empty());
-        assert_eq!(after.stats(ReplicaId(2)).unwrap().admit_refusals, 1);
+        let mut a = wasm_session("ORSet", 1);
+        a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
+        let e = a.handle_message(2, &t.bytes, 0.0).err().unwrap();
+        assert_eq!(e.code(), "refused");
+        assert!(e.message().contains("not a JS value"), "{}", e.message());
+        assert!(a.state().is_bottom());
+        assert_eq!(a.stats(2).ok().flatten().unwrap()[14], 1);
         // The core alone would accept it: the hook is what keeps it out.
-        assert!(a.handle_message(ReplicaId(2), &t.bytes).unwrap());
+        let mut plain = orset_session(1);
+        plain.add_neighbour(ReplicaId(2));
+        assert!(plain.handle_message(ReplicaId(2), &t.bytes).unwrap());
+    }
+
+    #[test]
+    fn a_delta_of_another_kind_is_refused() {
+        let mut b: Session<GCounter> =
+            Session::new(ReplicaId(2), 1, GCounter::new(), SyncConfig::default());
+        b.add_neighbour(ReplicaId(1));
+        b.update(|c| c.inc(ReplicaId(2), 3)).unwrap();
+        b.tick();
+        let t = b.poll_transmit().unwrap();
+        let mut a = wasm_session("ORSet", 1);
+        a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
+        let e = a.handle_message(2, &t.bytes, 0.0).err().unwrap();
+        assert!(
+            e.message().contains("expected ORSet, found GCounter"),
+            "{}",
+            e.message()
+        );
+        assert_eq!(a.state().kind(), Some(crate::kinds::Kind::ORSet));
+        assert!(a.state().is_bottom());
     }
 
     #[test]
@@ -482,16 +370,76 @@ mod tests {
             .unwrap();
         b.tick();
         let t = b.poll_transmit().unwrap();
-        let mut a = Session::new(ReplicaId(1), 1, LWWRegister::new(), SyncConfig::default());
-        a.add_neighbour(ReplicaId(2));
-        let mut w = WasmSyncSession {
-            inner: AnySession::LWWRegister(a),
-            max_ahead_ms: 1_000,
+        let cfg = WasmSyncConfig::new("", 0, 0, 0, 1_000.0).unwrap_or_else(|_| unreachable!());
+        let mut a =
+            WasmReplica::session("LWWRegister", 1, 1, &cfg).unwrap_or_else(|_| unreachable!());
+        a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
+        let e = a.handle_message(2, &t.bytes, 998_000.0).err().unwrap();
+        assert!(e.message().contains("ahead"), "{}", e.message());
+        assert!(a.handle_message(2, &t.bytes, f64::NAN).is_err());
+        assert!(a.handle_message(2, &t.bytes, 999_000.0).unwrap_or(false));
+    }
+
+    #[test]
+    fn package_and_native_sessions_speak_the_same_bytes() {
+        // A native session of the concrete type and a package session converge both ways.
+        let mut n = orset_session(2);
+        n.add_neighbour(ReplicaId(1));
+        let mut w = wasm_session("ORSet", 1);
+        w.add_neighbour(2).unwrap_or_else(|_| unreachable!());
+        n.update(|s| s.add(ReplicaId(2), string("native"))).unwrap();
+        assert!(w.add(&string("package"), false).unwrap_or(false));
+        for _ in 0..6 {
+            n.tick();
+            w.tick().unwrap_or_else(|_| unreachable!());
+            for _ in 0..3 {
+                while let Some(t) = n.poll_transmit() {
+                    let _ = w.handle_message(2, &t.bytes, 0.0);
+                }
+                for t in drain(&mut w) {
+                    n.handle_message(ReplicaId(1), &t).unwrap();
+                }
+            }
+        }
+        let AnyCrdt::ORSet(mine) = w.state() else {
+            unreachable!()
         };
-        let e = w.handle(ReplicaId(2), &t.bytes, 998_000.0).unwrap_err();
-        assert!(e.contains("ahead"), "{e}");
-        assert!(w.handle(ReplicaId(2), &t.bytes, f64::NAN).is_err());
-        assert!(w.handle(ReplicaId(2), &t.bytes, 999_000.0).unwrap());
+        assert_eq!(mine, n.state());
+        assert_eq!(mine.len(), 2);
+        // The saved bytes are the concrete type's.
+        assert_eq!(w.to_bytes(), deltacrdt::codec::Binary::to_bytes(n.state()));
+    }
+
+    #[test]
+    fn edits_made_while_recovering_are_held_and_never_reuse_a_dot() {
+        let mut a = wasm_session("ORSet", 1);
+        let mut b = wasm_session("ORSet", 2);
+        a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
+        b.add_neighbour(1).unwrap_or_else(|_| unreachable!());
+        let stale = a.to_bytes();
+        a.add(&string("sent"), false)
+            .unwrap_or_else(|_| unreachable!());
+        settle(&mut a, &mut b);
+        // A restarts from the save that predates "sent", and edits at once.
+        let mut a = WasmReplica::restore_session("ORSet", 1, 2, &stale, &config())
+            .unwrap_or_else(|_| unreachable!());
+        a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
+        assert!(a.add(&string("after"), false).unwrap_or(false));
+        assert_eq!(a.queued_edits(), 1);
+        assert!(a.state().is_bottom(), "held, not applied");
+        settle(&mut a, &mut b);
+        assert_eq!(a.queued_edits(), 0);
+        assert_eq!(a.take_failed_edit().map(|e| e.message()), None);
+        assert_eq!(a.state(), b.state());
+        let AnyCrdt::ORSet(s) = a.state() else {
+            unreachable!()
+        };
+        assert!(s.contains(&string("sent")) && s.contains(&string("after")));
+        assert_eq!(
+            b.stats(1).ok().flatten().unwrap()[12],
+            0,
+            "no dot collision"
+        );
     }
 
     #[test]
@@ -510,5 +458,6 @@ mod tests {
             (10, 20, 5)
         );
         assert_eq!(c.max_ahead_ms, 0);
+        assert!(WasmSyncConfig::new("nope", 0, 0, 0, -1.0).is_err());
     }
 }

@@ -169,6 +169,9 @@ export class Doc extends Emitter {
       const state = Doc.replay(kind, rec);
       await store.saveMeta({ kind, replicaId: rec.replicaId, incarnation });
       session = SyncSession.restore(kind, state, { ...sopts, replicaId: rec.replicaId, incarnation });
+      // The store holds every change before any message left (the invariant above): the save
+      // is current, so local edits need not wait for the neighbours' answers.
+      session.endRecovery();
     } else {
       session = new SyncSession(kind, { ...sopts, incarnation: 1n });
       await store.saveMeta({ kind, replicaId: session.replicaId, incarnation: 1n });
@@ -187,6 +190,7 @@ export class Doc extends Emitter {
       ? SyncSession.restore(kind, rec.snapshot, { replicaId: rec.replicaId, incarnation: rec.incarnation + 1n })
       : new SyncSession(kind, { replicaId: rec.replicaId });
     try {
+      if (rec.snapshot) scratch.endRecovery(); // the stored record is the whole state
       for (const d of rec.deltas) scratch.applyLocalDelta(d);
       return scratch.persist();
     } finally {

@@ -6,6 +6,10 @@ import {
   MVRegister,
   ORSet,
   PNCounter,
+  DeltaCrdtError,
+  SyncSession as MainSyncSession,
+  setErrorHandler,
+  type DeltaCrdtErrorCode,
   type ChangeEvent,
   type Sibling,
   type Value,
@@ -92,6 +96,21 @@ new SyncSession('GCounter', { strategy: 'gossip' });
 SyncSession.restore('ORSet', session.persist(), {});
 session.addNeighbour(2n);
 const liveSet: SyncORSet = session.replica;
+// One class hierarchy: the session's replica is the `deltacrdt` ORSet (no TS2741).
+const sameClass: ORSet = session.replica;
+const sameSession: MainSyncSession<'ORSet'> = session;
+try {
+  sameClass.merge(new Uint8Array(0));
+} catch (e) {
+  if (e instanceof DeltaCrdtError) {
+    const code: DeltaCrdtErrorCode = e.code;
+    const offset: number | undefined = e.offset;
+    const method: string = e.method;
+    void [code, offset, method];
+  }
+}
+setErrorHandler((e: unknown) => console.warn(e));
+void sameSession;
 liveSet.add('a');
 session.tick();
 const out: Transmit | undefined = session.pollTransmit();
