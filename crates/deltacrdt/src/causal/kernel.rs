@@ -198,6 +198,20 @@ impl<S: DotStore> Causal<S> {
         changed
     }
 
+    /// The digest of `replica`'s live dots: kept, or computed from the (small) store (see
+    /// [`DotStore::TRACK_DIGESTS`]), without building the digests of every replica.
+    #[inline]
+    fn live_digest(&self, replica: ReplicaId) -> u64 {
+        if S::TRACK_DIGESTS {
+            self.live.get(&replica).copied().unwrap_or(0)
+        } else {
+            let mut digest = 0;
+            self.store
+                .live_in(replica, 0, u64::MAX, &mut |q| digest ^= seq_digest(q));
+            digest
+        }
+    }
+
     /// The live digests: kept, or computed from the store (see [`DotStore::TRACK_DIGESTS`]).
     fn digests(&self) -> alloc::borrow::Cow<'_, LiveDigests> {
         if S::TRACK_DIGESTS {
@@ -258,7 +272,6 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
     /// differ, a walk over our live dots of that replica.
     fn delta_since(&self, version: &CausalVersion) -> Self {
         let mut theirs = version.context.replicas.iter().peekable();
-        let live = self.digests();
         let mut digests = version.live.as_ref().map(|l| l.iter().peekable());
         let mut entries: SmallVec<[(ReplicaId, SeqSet); 1]> = SmallVec::new();
         let mut store = S::default();
@@ -282,7 +295,7 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
                 });
             }
             if let Some(seen) = seen {
-                let kept = live.get(&r).copied().unwrap_or(0) ^ sent;
+                let kept = self.live_digest(r) ^ sent;
                 // The version's digest of `r` (`None`: unknown, 0: none live).
                 let digest = digests.as_mut().map(|d| {
                     while d.next_if(|(t, _)| **t < r).is_some() {}

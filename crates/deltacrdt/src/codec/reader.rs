@@ -10,12 +10,30 @@ use super::{DecodeError, DecodeErrorKind};
 pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// The format version the bytes are in: [`FORMAT_VERSION`](super::FORMAT_VERSION) unless
+    /// a header said otherwise ([`read_header`](super::read_header)).
+    version: u8,
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
+        Reader {
+            bytes,
+            pos: 0,
+            version: super::FORMAT_VERSION,
+        }
+    }
+
+    /// The format version the input is read as: the one its header named, or
+    /// [`FORMAT_VERSION`](super::FORMAT_VERSION) for bytes read without a header.
+    pub fn format_version(&self) -> u8 {
+        self.version
+    }
+
+    /// Reads the rest of the input as format version `version` (what a header names).
+    pub(crate) fn set_format_version(&mut self, version: u8) {
+        self.version = version;
     }
 
     /// The current offset from the start of the input.
