@@ -4,6 +4,11 @@
 
 use deltacrdt::{ORSet, ReplicaId};
 
+/// The allocator of the npm package's build, with `--features talc`.
+#[cfg(all(feature = "talc", target_family = "wasm"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// The `i`-th element: the JS string `item-<i>` in the value encoding of the bindings.
 pub fn element(i: u32) -> Vec<u8> {
     let s = format!("item-{i}");

@@ -198,17 +198,20 @@ impl<S: DotStore> Causal<S> {
         changed
     }
 
-    /// The digest of `replica`'s live dots: kept, or computed from the (small) store (see
-    /// [`DotStore::TRACK_DIGESTS`]), without building the digests of every replica.
+    /// The digest of `replica`'s live dots, and whether it is known to have none: kept, or
+    /// computed from the (small) store (see [`DotStore::TRACK_DIGESTS`]), without building
+    /// the digests of every replica.
     #[inline]
-    fn live_digest(&self, replica: ReplicaId) -> u64 {
+    fn live_digest(&self, replica: ReplicaId) -> (u64, bool) {
         if S::TRACK_DIGESTS {
-            self.live.get(&replica).copied().unwrap_or(0)
+            (self.live.get(&replica).copied().unwrap_or(0), false)
         } else {
-            let mut digest = 0;
-            self.store
-                .live_in(replica, 0, u64::MAX, &mut |q| digest ^= seq_digest(q));
-            digest
+            let (mut digest, mut none) = (0, true);
+            self.store.live_in(replica, 0, u64::MAX, &mut |q| {
+                digest ^= seq_digest(q);
+                none = false;
+            });
+            (digest, none)
         }
     }
 
@@ -295,13 +298,18 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
                 });
             }
             if let Some(seen) = seen {
-                let kept = self.live_digest(r) ^ sent;
+                let (live, none_live) = self.live_digest(r);
+                let kept = live ^ sent;
                 // The version's digest of `r` (`None`: unknown, 0: none live).
                 let digest = digests.as_mut().map(|d| {
                     while d.next_if(|(t, _)| **t < r).is_some() {}
                     d.next_if(|(t, _)| **t == r).map_or(0, |(_, x)| *x)
                 });
-                if digest != Some(kept) {
+                if digest != Some(kept) && ctx.is_empty() && none_live {
+                    // Nothing of `r` is live here and the version lacks none of its events:
+                    // every event it has seen of `r` is a gap (a sibling since overwritten).
+                    ctx = ours.clone();
+                } else if digest != Some(kept) {
                     let common = if ctx.is_empty() {
                         ours.clone()
                     } else {

@@ -48,6 +48,7 @@ pub struct DotWriter<'c> {
 }
 
 impl<'c> DotWriter<'c> {
+    #[inline]
     pub(crate) fn new(context: &'c CausalContext) -> Self {
         DotWriter {
             replicas: context.replicas.as_slice(),
@@ -72,6 +73,7 @@ impl<'c> DotWriter<'c> {
     }
 
     /// Appends `dot`, which must be in the context the writer was made for.
+    #[inline]
     pub fn write(&self, dot: Dot, out: &mut Vec<u8>) {
         let i = self.position(dot.replica);
         debug_assert!(
@@ -89,6 +91,7 @@ pub struct DotReader<'c> {
 }
 
 impl<'c> DotReader<'c> {
+    #[inline]
     pub(crate) fn new(context: &'c CausalContext) -> Self {
         DotReader {
             replicas: context.replicas.as_slice(),
@@ -101,6 +104,7 @@ impl<'c> DotReader<'c> {
     /// # Errors
     /// [`DecodeErrorKind::BadReplicaIndex`], [`DecodeErrorKind::NotAscending`] or
     /// [`DecodeErrorKind::DotNotInContext`], at the dot's offset; or a varint error.
+    #[inline]
     pub fn read(&self, r: &mut Reader<'_>, prev: Option<Dot>) -> Result<Dot, DecodeError> {
         let at = r.offset();
         let i = r.varint()?;
