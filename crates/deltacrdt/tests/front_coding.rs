@@ -75,13 +75,19 @@ quickcheck! {
     }
 
     /// Whatever a corrupted encoding decodes to re-encodes to exactly those bytes: one encoding
-    /// per set. (Corrupting a valid encoding, rather than drawing arbitrary bytes, reaches the
+    /// per set and version. (Corrupting a valid encoding, rather than drawing arbitrary bytes, reaches the
     /// front-coded elements instead of failing in the header.)
     fn decoding_is_canonical(ops: Vec<(u8, u16, bool)>, at: usize, byte: u8) -> bool {
         let mut bytes = strings(&ops).to_bytes();
         let i = at % bytes.len();
         bytes[i] = byte;
-        ORSet::<String>::from_bytes(&bytes).map_or(true, |s| s.to_bytes() == bytes)
+        // (A first byte turned into 1 reads the rest as version 1, which is re-encoded as
+        // version 2: then the value must survive the change of version.)
+        ORSet::<String>::from_bytes(&bytes).map_or(true, |s| {
+            let again = s.to_bytes();
+            again == bytes
+                || (bytes[0] == 1 && ORSet::<String>::from_bytes(&again).as_ref() == Ok(&s))
+        })
     }
 
     /// Front coding costs at most one byte per element over writing each element whole (the
@@ -249,7 +255,8 @@ fn item_strings_take_less_than_a_quarter_of_the_bytes() {
     }
     let coded = s.to_bytes().len();
     let whole = plain(&s).to_bytes().len();
-    // Measured: 29,720 bytes front-coded (version 1: 67,816), 126,017 whole (9,000 elements).
+    eprintln!("9,000 item strings: {coded} B front-coded, {whole} B whole");
+    // Measured: 23,946 bytes front-coded (version 1: 67,816), 126,017 whole (9,000 elements).
     assert!(coded * 4 < whole, "front-coded {coded} B, whole {whole} B");
     assert_eq!(ORSet::<String>::from_bytes(&s.to_bytes()).unwrap(), s);
 }
