@@ -111,6 +111,28 @@ fn decode_seeds() {
     let mut v: ORSet<Vec<u8>> = ORSet::new();
     v.add(b, vec![0, 1, 2]).unwrap();
     write(&dir, "orset-bytes", &v.to_bytes());
+    // Format version 2: sorted names added in one batch (implicit dots), a long key (escaped
+    // lengths), a concurrent add amid the run; and the JS value encoding of the npm package.
+    let mut w: ORSet<String> = ORSet::new();
+    let _ = w.add_all(a, (0..40).map(|i| format!("name-{i:03}"))).unwrap();
+    let _ = w.add(a, format!("name-0{}", "x".repeat(40))).unwrap();
+    let mut w2 = w.clone();
+    let _ = w2.add(b, "name-007".to_string()).unwrap();
+    w.join(w2);
+    write(&dir, "orset-string-v2-runs", &w.to_bytes());
+    let mut js: ORSet<Vec<u8>> = ORSet::new();
+    let _ = js
+        .add_all(
+            a,
+            (0..300).map(|i| {
+                let s = format!("item-{i}");
+                let mut e = vec![5, s.len() as u8];
+                e.extend_from_slice(s.as_bytes());
+                e
+            }),
+        )
+        .unwrap();
+    write(&dir, "orset-js-values-v2", &js.to_bytes());
 
     let mut l = LWWRegister::new();
     let mut clock = HybridClock::new();

@@ -2,14 +2,16 @@
 //!
 //! For each type: decoding never panics, allocates at most
 //! [`ALLOC_PER_INPUT_BYTE`]` * len + `[`ALLOC_SLACK`] bytes, and a successful decode re-encodes to
-//! exactly the input (the format is canonical). Decoded CRDT states are also checked for
+//! exactly the input (the format is canonical); an input in an older format version (which
+//! decoders still read, encoders no longer write) must decode to the value its re-encoding in
+//! today's version decodes to. Decoded CRDT states are also checked for
 //! idempotent join and a `delta_since` that rebuilds them, since a decoder that accepts a
 //! value breaking the type's invariants would show up there.
 
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use deltacrdt::codec::{peek_type, Binary};
+use deltacrdt::codec::{peek_type, Binary, FORMAT_VERSION};
 use deltacrdt::{
     BoundedCounter, BoundedVersion, CausalContext, CausalCounter, CausalVersion, DeltaCrdt, EWFlag,
     GCounter, LWWField, LWWRegister, LwwVersion, MVRegister, ORMap, ORSet, PNCounter, PNVersion,
@@ -73,11 +75,30 @@ fn decode_checked<T: Binary + Debug>(data: &[u8]) -> Option<T> {
     );
     note_ratio::<T>(data.len(), peak);
     match result {
-        Ok(v) => {
+        Ok(v) if data[0] == FORMAT_VERSION => {
             assert_eq!(
                 v.to_bytes(),
                 data,
                 "{} decoded from bytes that are not its canonical encoding: {v:?}",
+                std::any::type_name::<T>()
+            );
+            Some(v)
+        }
+        Ok(v) => {
+            // An older version: today's encoding of the value must read back as the value.
+            let now = v.to_bytes();
+            assert_eq!(now[0], FORMAT_VERSION);
+            let back = T::from_bytes(&now).unwrap_or_else(|e| {
+                panic!(
+                    "{} re-encoded from format {} does not decode: {e}",
+                    std::any::type_name::<T>(),
+                    data[0]
+                )
+            });
+            assert_eq!(
+                back.to_bytes(),
+                now,
+                "{} changed across format versions: {v:?}",
                 std::any::type_name::<T>()
             );
             Some(v)

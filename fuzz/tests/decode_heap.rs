@@ -2,6 +2,12 @@
 //! makes worst: long shared prefixes (each element costs a few bytes on the wire and its whole
 //! length in memory, until every 16th is written whole) and tiny elements (fixed per-element
 //! costs). The README quotes the measured maximum; this test keeps it from growing.
+//!
+//! Format version 2 raised the ratio without raising the heap: the decoded sets are the same,
+//! and their encodings are 2.3 to 3.2 times smaller (one header byte per element instead of two
+//! lengths, no dot for an element holding the dot after its predecessor's). Measured with
+//! version 2: at most 42.9 heap bytes per input byte (5,000 four-byte elements, 11,435 bytes
+//! in); with version 1 it was 32.5.
 
 use deltacrdt::{Binary, ORSet, ReplicaId};
 use deltacrdt_fuzz::alloc_meter::{is_installed, peak_during, CountingAlloc};
@@ -28,7 +34,7 @@ fn ratio(elements: Vec<String>) -> (f64, usize) {
 }
 
 #[test]
-fn decoding_front_coded_strings_holds_at_most_34_bytes_per_input_byte() {
+fn decoding_front_coded_strings_holds_at_most_44_bytes_per_input_byte() {
     let mut worst: f64 = 0.0;
     let mut report = Vec::new();
     for (name, elements) in [
@@ -56,5 +62,5 @@ fn decoding_front_coded_strings_holds_at_most_34_bytes_per_input_byte() {
     }
     assert!(is_installed());
     eprintln!("{}", report.join("\n"));
-    assert!(worst <= 34.0, "{}", report.join("\n"));
+    assert!(worst <= 44.0, "{}", report.join("\n"));
 }

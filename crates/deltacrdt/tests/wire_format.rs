@@ -1,13 +1,16 @@
 //! Golden wire-format tests: a fixed corpus of states, deltas and versions of every type,
 //! built deterministically, whose encodings are committed in `tests/golden/corpus.txt`.
 //!
-//! The corpus pins format version 1: a refactoring must leave every encoding byte for byte
-//! identical (`encodings_match_the_golden_corpus`), and the committed bytes must keep decoding
-//! to the same values (`golden_bytes_decode_to_the_same_values`), so data written by today's
-//! releases stays readable when the format grows a version 2.
+//! Two corpora: `corpus.txt` holds the encodings format version 1 wrote (committed before
+//! version 2 existed, never blessed again), and `corpus-v2.txt` those of the version written
+//! today. A refactoring must leave every version-2 encoding byte for byte identical
+//! (`encodings_match_the_golden_corpus`), and the committed bytes of both versions must keep
+//! decoding to the same values (`golden_bytes_decode_to_the_same_values`), so data written by
+//! earlier releases stays readable.
 //!
-//! To add entries: extend `corpus()`, run `GOLDEN_BLESS=1 cargo test -p deltacrdt --test
-//! wire_format`, and review the diff of `corpus.txt` (existing lines must not change).
+//! To add entries: extend `corpus()` (names in both files) or `corpus_v2_only()`, run
+//! `GOLDEN_BLESS=1 cargo test -p deltacrdt --test wire_format`, and review the diff of
+//! `corpus-v2.txt` (existing lines must not change).
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -18,7 +21,10 @@ use deltacrdt::{
     Timestamp, VersionVector,
 };
 
-const CORPUS: &str = "tests/golden/corpus.txt";
+/// The encodings of format version 1, as committed before version 2.
+const CORPUS_V1: &str = "tests/golden/corpus.txt";
+/// The encodings of format version 2, the version encoders write.
+const CORPUS_V2: &str = "tests/golden/corpus-v2.txt";
 
 const A: ReplicaId = ReplicaId(0x0123_4567_89ab_cdef);
 const B: ReplicaId = ReplicaId(7);
@@ -287,6 +293,40 @@ fn corpus() -> Vec<Entry> {
     out
 }
 
+/// Entries of version 2 only: the layouts version 2 added (implicit dots after a single dot,
+/// header escapes for long added and dropped parts, stores of several dots amid runs).
+fn corpus_v2_only() -> Vec<Entry> {
+    let mut out = Vec::new();
+    // Sorted names added in one batch: every key after the first holds the next dot.
+    let mut s: ORSet<String> = ORSet::new();
+    let _ = s
+        .add_all(A, (0..40).map(|i| format!("name-{i:03}")))
+        .unwrap();
+    out.push(entry("v2.orset_string.sorted_batch", s.clone()));
+    // Long keys (more than 7 bytes added and dropped), a concurrent add (two dots on one key)
+    // and a removal that breaks a run.
+    let mut t = s.clone();
+    let _ = t.add(B, "name-005".into()).unwrap();
+    let _ = t.add(A, format!("name-0{}", "x".repeat(20))).unwrap();
+    let _ = t.add(A, format!("name-{}", "y".repeat(300))).unwrap();
+    let _ = t.remove("name-020");
+    let mut u = s.clone();
+    let _ = u.add(C, "name-005".into()).unwrap();
+    t.join(u);
+    out.push(entry("v2.orset_string.mixed", t.clone()));
+    out.push(entry(
+        "v2.orset_string.delta_since",
+        t.delta_since(&s.version()),
+    ));
+    // A map keyed by strings whose stores are not single dots.
+    let mut m: ORMap<String, CausalCounter> = ORMap::new();
+    for k in ["apple", "apples", "applesauce", "banana"] {
+        let _ = m.try_update(k.to_string(), |c| c.inc(A, 3)).unwrap();
+    }
+    out.push(entry("v2.ormap_string_counter.state", m));
+    out
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -298,8 +338,8 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn golden() -> BTreeMap<String, Vec<u8>> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS);
+fn golden(file: &str) -> BTreeMap<String, Vec<u8>> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_default();
     text.lines()
         .filter(|l| !l.is_empty() && !l.starts_with('#'))
@@ -311,9 +351,9 @@ fn golden() -> BTreeMap<String, Vec<u8>> {
 }
 
 fn bless(entries: &[Entry]) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(CORPUS_V2);
     let mut text = String::from(
-        "# Golden encodings of format version 1 (see tests/wire_format.rs). Do not edit by hand.\n",
+        "# Golden encodings of format version 2 (see tests/wire_format.rs). Do not edit by hand.\n",
     );
     for e in entries {
         text.push_str(&format!("{} {}\n", e.name, hex(&e.bytes)));
@@ -322,13 +362,20 @@ fn bless(entries: &[Entry]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Every entry of today's version: the shared corpus and the version-2 entries.
+fn corpus_v2() -> Vec<Entry> {
+    let mut entries = corpus();
+    entries.extend(corpus_v2_only());
+    entries
+}
+
 #[test]
 fn encodings_match_the_golden_corpus() {
-    let entries = corpus();
+    let entries = corpus_v2();
     if std::env::var_os("GOLDEN_BLESS").is_some() {
         bless(&entries);
     }
-    let golden = golden();
+    let golden = golden(CORPUS_V2);
     let mut problems = Vec::new();
     for e in &entries {
         match golden.get(&e.name) {
@@ -344,17 +391,70 @@ fn encodings_match_the_golden_corpus() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert_eq!(golden.len(), entries.len(), "the corpus has stale entries");
+    assert!(
+        entries.iter().all(|e| e.bytes[0] == 2),
+        "encoders write version 2"
+    );
 }
 
 #[test]
 fn golden_bytes_decode_to_the_same_values() {
-    let golden = golden();
-    let entries = corpus();
-    assert!(entries.len() >= 40, "the corpus covers every type");
-    for e in &entries {
-        let bytes = golden.get(&e.name).expect("entry in the corpus");
-        if let Err(why) = (e.decodes_back)(bytes) {
-            panic!("{}: {why}", e.name);
+    for (file, entries, version) in [(CORPUS_V1, corpus(), 1u8), (CORPUS_V2, corpus_v2(), 2)] {
+        let golden = golden(file);
+        assert!(entries.len() >= 40, "the corpus covers every type");
+        assert_eq!(golden.len(), entries.len(), "{file}: one line per entry");
+        for e in &entries {
+            let bytes = golden.get(&e.name).expect("entry in the corpus");
+            assert_eq!(bytes[0], version, "{file}: {}", e.name);
+            if let Err(why) = (e.decodes_back)(bytes) {
+                panic!("{file}: {}: {why}", e.name);
+            }
         }
     }
+}
+
+/// Version 1 and version 2 differ only in their first byte, except where version 2 changed
+/// the layout: maps and sets keyed by byte strings.
+#[test]
+fn version_2_changes_only_maps_keyed_by_byte_strings() {
+    let (v1, v2) = (golden(CORPUS_V1), golden(CORPUS_V2));
+    let mut changed: Vec<&str> = Vec::new();
+    for (name, old) in &v1 {
+        let new = &v2[name];
+        if old[1..] != new[1..] {
+            changed.push(name);
+        }
+    }
+    for name in &changed {
+        assert!(
+            name.contains("string") || name.contains("bytes") || name.starts_with("ormap"),
+            "{name} changed layout"
+        );
+    }
+    assert!(changed.contains(&"orset_string.state"));
+}
+
+/// The full state of the string set of the npm package's benchmark (js/bench: 10,000 adds of
+/// "item-<i>" in the JS value encoding by one replica, then removes of the first 1,000) is no
+/// larger than Automerge's 27,056 bytes for the same set, and decodes to the same set from
+/// both versions.
+#[test]
+fn the_string_set_of_the_js_bench_is_no_larger_than_automerge() {
+    let item = |i: u32| {
+        let s = format!("item-{i}");
+        let mut v = vec![5u8, s.len() as u8];
+        v.extend_from_slice(s.as_bytes());
+        v
+    };
+    let mut s: ORSet<Vec<u8>> = ORSet::new();
+    for i in 0..10_000 {
+        let _ = s.add(ReplicaId(1), item(i)).unwrap();
+    }
+    for i in 0..1_000 {
+        let _ = s.remove(&item(i));
+    }
+    let bytes = s.to_bytes();
+    eprintln!("string set of 9,000 elements: {} bytes", bytes.len());
+    assert!(bytes.len() <= 27_056, "{} bytes", bytes.len());
+    assert_eq!(ORSet::<Vec<u8>>::from_bytes(&bytes).unwrap(), s);
 }

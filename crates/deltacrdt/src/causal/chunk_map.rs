@@ -224,6 +224,38 @@ impl<K: Ord, V> ChunkMap<K, V> {
         map
     }
 
+    /// The map of the pairs of two ascending runs, in one pass: where both have a key, the
+    /// pair of `b` wins. The bulk path of inserts, where inserting one pair at a time into
+    /// the middle of a large map would move its chunk directory at every split.
+    pub(crate) fn merge_sorted(
+        a: impl Iterator<Item = (K, V)>,
+        b: impl Iterator<Item = (K, V)>,
+    ) -> Self {
+        let mut map = ChunkMap::default();
+        let (mut a, mut b) = (a.peekable(), b.peekable());
+        loop {
+            let order = match (a.peek(), b.peek()) {
+                (Some(x), Some(y)) => x.0.cmp(&y.0),
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                (None, None) => break,
+            };
+            let next = match order {
+                Ordering::Less => a.next(),
+                Ordering::Greater => b.next(),
+                Ordering::Equal => {
+                    a.next();
+                    b.next()
+                }
+            };
+            if let Some((k, v)) = next {
+                debug_assert!(map.last().is_none_or(|(l, _)| *l < k), "ascending runs");
+                map.push_last(k, v);
+            }
+        }
+        map
+    }
+
     /// The value at `k`.
     pub(crate) fn get(&self, k: &K) -> Option<&V> {
         match self.locate(|x| x.cmp(k)) {

@@ -198,6 +198,23 @@ impl<S: DotStore> Causal<S> {
         changed
     }
 
+    /// The digest of `replica`'s live dots, and whether it is known to have none: kept, or
+    /// computed from the (small) store (see [`DotStore::TRACK_DIGESTS`]), without building
+    /// the digests of every replica.
+    #[inline]
+    fn live_digest(&self, replica: ReplicaId) -> (u64, bool) {
+        if S::TRACK_DIGESTS {
+            (self.live.get(&replica).copied().unwrap_or(0), false)
+        } else {
+            let (mut digest, mut none) = (0, true);
+            self.store.live_in(replica, 0, u64::MAX, &mut |q| {
+                digest ^= seq_digest(q);
+                none = false;
+            });
+            (digest, none)
+        }
+    }
+
     /// The live digests: kept, or computed from the store (see [`DotStore::TRACK_DIGESTS`]).
     fn digests(&self) -> alloc::borrow::Cow<'_, LiveDigests> {
         if S::TRACK_DIGESTS {
@@ -258,7 +275,6 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
     /// differ, a walk over our live dots of that replica.
     fn delta_since(&self, version: &CausalVersion) -> Self {
         let mut theirs = version.context.replicas.iter().peekable();
-        let live = self.digests();
         let mut digests = version.live.as_ref().map(|l| l.iter().peekable());
         let mut entries: SmallVec<[(ReplicaId, SeqSet); 1]> = SmallVec::new();
         let mut store = S::default();
@@ -282,13 +298,18 @@ impl<S: DotStore> DeltaCrdt for Causal<S> {
                 });
             }
             if let Some(seen) = seen {
-                let kept = live.get(&r).copied().unwrap_or(0) ^ sent;
+                let (live, none_live) = self.live_digest(r);
+                let kept = live ^ sent;
                 // The version's digest of `r` (`None`: unknown, 0: none live).
                 let digest = digests.as_mut().map(|d| {
                     while d.next_if(|(t, _)| **t < r).is_some() {}
                     d.next_if(|(t, _)| **t == r).map_or(0, |(_, x)| *x)
                 });
-                if digest != Some(kept) {
+                if digest != Some(kept) && ctx.is_empty() && none_live {
+                    // Nothing of `r` is live here and the version lacks none of its events:
+                    // every event it has seen of `r` is a gap (a sibling since overwritten).
+                    ctx = ours.clone();
+                } else if digest != Some(kept) {
                     let common = if ctx.is_empty() {
                         ours.clone()
                     } else {

@@ -7,9 +7,23 @@ use smallvec::SmallVec;
 /// Runs are sorted, never overlap and never touch (`end + 1 < next.start`), so every set has
 /// exactly one representation; this is what makes the encoding canonical. A set whose first run
 /// starts at 1 is a version-vector entry plus, in the later runs, the dots seen out of order.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Default, PartialEq, Eq, Hash)]
 pub(crate) struct SeqSet {
     runs: SmallVec<[(u64, u64); 1]>,
+}
+
+impl Clone for SeqSet {
+    /// A copy of the one inline run without `SmallVec`'s general clone (almost every set is
+    /// one run: catch-up and version comparisons copy many of them).
+    #[inline]
+    fn clone(&self) -> Self {
+        SeqSet {
+            runs: match self.runs.as_slice() {
+                [run] => SmallVec::from_buf([*run]),
+                runs => SmallVec::from_slice(runs),
+            },
+        }
+    }
 }
 
 impl SeqSet {

@@ -354,7 +354,14 @@ impl<V: Ord + Clone> DotStore for DotFun<V> {
         theirs: &CausalContext,
         flip: &mut impl FnMut(Dot, bool),
     ) -> bool {
-        let mut kept: SmallVec<[(Dot, V); 1]> = SmallVec::new();
+        // Room for both sides at once (one allocation, not one per doubling); trimmed below
+        // if many entries were shared, so a store joined with a copy of itself stays as small.
+        let both = self.entries.len() + other.entries.len();
+        let mut kept: SmallVec<[(Dot, V); 1]> = if both > 2 {
+            SmallVec::with_capacity(both)
+        } else {
+            SmallVec::new()
+        };
         let mut changed = false;
         let mine = core::mem::take(&mut self.entries);
         walk(
@@ -386,6 +393,9 @@ impl<V: Ord + Clone> DotStore for DotFun<V> {
                 Side::Right(_) => {}
             },
         );
+        if kept.spilled() && kept.capacity() > kept.len() + kept.len() / 2 {
+            kept.shrink_to_fit();
+        }
         self.entries = kept;
         changed
     }

@@ -174,7 +174,7 @@ mod tests {
         let _ = x.transfer(a, c, 2).unwrap();
         let _ = x.transfer(a, b, 300).unwrap_err();
         let _ = x.transfer(a, b, 3).unwrap();
-        let mut expected = vec![1, tag::BOUNDED_COUNTER];
+        let mut expected = vec![super::super::FORMAT_VERSION, tag::BOUNDED_COUNTER];
         expected.extend([1]); // one increment
         expected.extend(id(1));
         expected.extend([10]);

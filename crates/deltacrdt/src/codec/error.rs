@@ -98,7 +98,8 @@ impl fmt::Display for DecodeErrorKind {
             DecodeErrorKind::UnsupportedFormat(v) => {
                 write!(
                     f,
-                    "unsupported format version {v} (this library reads version {})",
+                    "unsupported format version {v} (this library reads versions {} to {})",
+                    crate::codec::OLDEST_FORMAT_VERSION,
                     crate::codec::FORMAT_VERSION
                 )
             }

@@ -10,25 +10,47 @@ use super::{DecodeError, DecodeErrorKind};
 pub struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// The format version the bytes are in: [`FORMAT_VERSION`](super::FORMAT_VERSION) unless
+    /// a header said otherwise ([`read_header`](super::read_header)).
+    version: u8,
 }
 
 impl<'a> Reader<'a> {
     /// A reader at the start of `bytes`.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Reader { bytes, pos: 0 }
+        Reader {
+            bytes,
+            pos: 0,
+            version: super::FORMAT_VERSION,
+        }
+    }
+
+    /// The format version the input is read as: the one its header named, or
+    /// [`FORMAT_VERSION`](super::FORMAT_VERSION) for bytes read without a header.
+    #[inline]
+    pub fn format_version(&self) -> u8 {
+        self.version
+    }
+
+    /// Reads the rest of the input as format version `version` (what a header names).
+    pub(crate) fn set_format_version(&mut self, version: u8) {
+        self.version = version;
     }
 
     /// The current offset from the start of the input.
+    #[inline]
     pub fn offset(&self) -> usize {
         self.pos
     }
 
     /// How many bytes are left.
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
 
     /// An error of `kind` at the current offset.
+    #[inline]
     pub fn error(&self, kind: DecodeErrorKind) -> DecodeError {
         DecodeError {
             offset: self.pos,
@@ -37,11 +59,13 @@ impl<'a> Reader<'a> {
     }
 
     /// An error of `kind` at `offset`.
+    #[inline]
     pub fn error_at(&self, offset: usize, kind: DecodeErrorKind) -> DecodeError {
         DecodeError { offset, kind }
     }
 
     /// Reads one byte.
+    #[inline]
     pub fn byte(&mut self) -> Result<u8, DecodeError> {
         let b = *self
             .bytes
@@ -52,6 +76,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads `n` bytes.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         if n > self.remaining() {
             return Err(self.error(DecodeErrorKind::UnexpectedEnd {
@@ -71,6 +96,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a canonical LEB128 unsigned integer (at most 10 bytes, no redundant high zeros).
+    #[inline]
     pub fn varint(&mut self) -> Result<u64, DecodeError> {
         let start = self.pos;
         let mut value: u64 = 0;
@@ -93,6 +119,7 @@ impl<'a> Reader<'a> {
 
     /// Reads a count of items that each take at least `min_item_bytes` bytes, refusing counts
     /// the remaining input cannot hold; this is what bounds allocation by the input length.
+    #[inline]
     pub fn count(&mut self, min_item_bytes: usize) -> Result<usize, DecodeError> {
         let start = self.pos;
         let n = self.varint()?;
@@ -104,6 +131,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Reads a positive varint.
+    #[inline]
     pub fn positive(&mut self) -> Result<u64, DecodeError> {
         let start = self.pos;
         match self.varint()? {
@@ -122,6 +150,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Appends `v` as LEB128.
+#[inline]
 pub fn write_varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);
@@ -131,6 +160,7 @@ pub fn write_varint(out: &mut Vec<u8>, mut v: u64) {
 }
 
 /// Appends a length or count.
+#[inline]
 pub fn write_len(out: &mut Vec<u8>, n: usize) {
     write_varint(out, n as u64);
 }

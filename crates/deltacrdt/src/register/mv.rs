@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use crate::causal::{causal_type, Causal, DotFun};
 #[cfg(test)]
 use crate::causal::{toggle, LiveDigests};
-use crate::{CausalContext, Dot, DotsExhausted, Lattice, PartsError, ReplicaId};
+use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 
 /// A multi-value register: concurrent writes are all kept, as siblings, until a write that
 /// has seen them replaces them. The application resolves conflicts by reading the siblings
@@ -54,7 +54,13 @@ impl<V: Ord + Clone> MVRegister<V> {
     #[must_use = "send the delta to the other replicas"]
     pub fn write(&mut self, replica: ReplicaId, value: V) -> Result<MVRegister<V>, DotsExhausted> {
         let delta = self.write_delta(replica, value)?;
-        self.0.join_ref(&delta.0);
+        // Applied in place: the same result as joining the delta, whose context holds every
+        // sibling (so each is retired) and whose dot is fresh (so it is kept), without the
+        // generic join's walk over both stores.
+        self.0.store.entries.clone_from(&delta.0.store.entries);
+        for (d, _) in delta.0.store.iter() {
+            self.0.context.insert(d);
+        }
         Ok(delta)
     }
 
@@ -79,7 +85,9 @@ impl<V: Ord + Clone> MVRegister<V> {
     #[must_use = "send the delta to the other replicas"]
     pub fn clear(&mut self) -> MVRegister<V> {
         let delta = self.clear_delta();
-        self.0.join_ref(&delta.0);
+        // The delta's context holds every sibling and no other event: joining it empties the
+        // store and leaves the context as it is.
+        self.0.store.entries.clear();
         delta
     }
 
@@ -137,6 +145,7 @@ mod tests {
     use crate::codec::{Binary, Codec, DecodeErrorKind};
     use crate::CausalVersion;
     use crate::DeltaCrdt;
+    use crate::Lattice;
     use alloc::vec;
     use quickcheck::quickcheck;
 

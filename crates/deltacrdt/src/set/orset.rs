@@ -5,7 +5,7 @@ use core::borrow::Borrow;
 use core::fmt;
 
 use crate::causal::{causal_type, toggle, Causal, ChunkMap, DotMap, DotSet, LiveDigests};
-use crate::{CausalContext, Dot, DotsExhausted, Lattice, PartsError, ReplicaId};
+use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 
 /// An add-wins observed-remove set (AWSet) of elements `E`: `Causal<DotMap<E, DotSet>>`.
 ///
@@ -150,16 +150,101 @@ impl<E: Ord + Clone> ORSet<E> {
         elements: I,
     ) -> Result<ORSet<E>, DotsExhausted> {
         let elements: Vec<E> = elements.into_iter().collect();
-        let room = u64::MAX - self.0.context.max_seq(replica);
+        let used = self.0.context.max_seq(replica);
+        let room = u64::MAX - used;
         if (elements.len() as u64) > room {
             return Err(DotsExhausted { replica });
         }
-        let mut group = ORSet::new();
-        for e in elements {
-            let d = self.add(replica, e)?;
-            group.join(d);
+        if elements.is_empty() {
+            return Ok(ORSet::new());
         }
-        Ok(group)
+        // The i-th element takes the dot `used + 1 + i`, as `add` called in turn would; an
+        // element given twice keeps its last dot, the earlier ones are events seen and retired.
+        // Built in sorted runs instead of one add and one join per element: inserting into the
+        // middle of a large chunked map moves its chunk directory, so a million single inserts
+        // cost time quadratic in the size (and, in wasm, memory growth at every step).
+        let first = used + 1;
+        let last = used + elements.len() as u64;
+        let mut fresh: Vec<(E, u64)> = elements.into_iter().zip(first..=last).collect();
+        // By element, and each element's last dot first among its equals, which dedup keeps.
+        fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        fresh.dedup_by(|later, earlier| later.0 == earlier.0);
+        let mut seen = CausalContext::new();
+        seen.insert_range(replica, first, last);
+        let Causal {
+            store,
+            context,
+            live,
+        } = &mut self.0;
+        // Retire the dots the elements had here: into the delta's context, out of the state.
+        let mut retired: Vec<Dot> = Vec::new();
+        for (e, _) in &fresh {
+            if let Some(old) = store.entries.get(e) {
+                retired.extend_from_slice(old.as_slice());
+            }
+        }
+        retired.sort_unstable();
+        for d in &retired {
+            seen.insert(*d);
+            toggle(live, d.replica, d.seq);
+        }
+        for (_, q) in &fresh {
+            toggle(live, replica, *q);
+        }
+        // The delta: its keys ascending as they are, its index sorted by dot.
+        let mut by_dot: Vec<(Dot, E)> = fresh
+            .iter()
+            .map(|(e, q)| (Dot::new(replica, *q), e.clone()))
+            .collect();
+        by_dot.sort_unstable_by_key(|p| p.0);
+        let mut delta_index = ChunkMap::default();
+        for (d, e) in by_dot.iter().cloned() {
+            delta_index.push_last(d, e);
+        }
+        let mut delta_entries = ChunkMap::default();
+        for (e, q) in fresh.iter().cloned() {
+            delta_entries.push_last(e, DotSet::single(Dot::new(replica, q)));
+        }
+        if store.entries.is_empty() || fresh.len().saturating_mul(8) >= store.entries.len() {
+            // As many new elements as old ones (or a fresh replica): one merge of each sorted
+            // run with the new one.
+            let entries = core::mem::take(&mut store.entries);
+            store.entries = ChunkMap::merge_sorted(
+                entries.into_pairs(),
+                delta_entries.iter().map(|(k, v)| (k.clone(), v.clone())),
+            );
+            let mut gone = retired.iter().peekable();
+            let index = core::mem::take(&mut store.index);
+            let kept = index.into_pairs().filter(|(d, _)| {
+                while gone.next_if(|g| *g < d).is_some() {}
+                gone.peek() != Some(&d)
+            });
+            store.index = ChunkMap::merge_sorted(kept, by_dot.into_iter());
+        } else {
+            // Few new elements into a large set: in place, as `add` does.
+            for d in &retired {
+                store.index.remove(d);
+            }
+            for (e, q) in &fresh {
+                let dot = Dot::new(replica, *q);
+                match store.entries.entry(e) {
+                    Ok(old) => {
+                        old.dots.clear();
+                        old.dots.push(dot);
+                    }
+                    Err(vacant) => vacant.insert(e.clone(), DotSet::single(dot)),
+                }
+                store.index.insert(dot, e.clone());
+            }
+        }
+        context.insert_range(replica, first, last);
+        Ok(ORSet(Causal::from_parts_unchecked(
+            DotMap {
+                entries: delta_entries,
+                index: delta_index,
+            },
+            seen,
+        )))
     }
 
     /// Removes `element` (the adds this replica has seen of it); returns the delta, empty if
@@ -299,7 +384,7 @@ impl<E: Ord + Clone> FromIterator<(ReplicaId, E)> for ORSet<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::DeltaCrdt;
+    use crate::{DeltaCrdt, Lattice};
     use quickcheck::quickcheck;
 
     /// The derived parts agree with the element map: the dot index holds exactly the dots of
@@ -366,5 +451,45 @@ mod tests {
             }
             true
         }
+
+        /// `add_all` is `add` called in turn: the same state and the same delta as the join of
+        /// the single adds' deltas, from any state (small batches go in place, large ones by
+        /// a merge), with elements given twice and already present.
+        fn add_all_is_adds_in_turn(start: Vec<(u8, u16)>, batch: Vec<u16>, large: bool) -> bool {
+            let mut s: ORSet<u16> = ORSet::new();
+            for (who, e) in start {
+                let r = ReplicaId(u64::from(who % 3));
+                if e % 5 == 0 {
+                    let _ = s.remove(&(e % 300));
+                } else {
+                    let _ = s.add(r, e % 300).unwrap();
+                }
+            }
+            let mut batch: Vec<u16> = batch.into_iter().map(|e| e % 300).collect();
+            if !large {
+                batch.truncate(s.len() / 8);
+            }
+            let mut one_by_one = s.clone();
+            let mut joined = ORSet::new();
+            for e in batch.iter().copied() {
+                joined.join(one_by_one.add(ReplicaId(1), e).unwrap());
+            }
+            let delta = s.add_all(ReplicaId(1), batch).unwrap();
+            s == one_by_one && delta == joined && consistent(&s) && consistent(&delta)
+                && s.version() == one_by_one.version() && delta.version() == joined.version()
+        }
+    }
+
+    /// All or nothing: a batch with more elements than the replica has dots left adds none.
+    #[test]
+    fn add_all_refuses_a_batch_past_the_last_dot() {
+        let mut s: ORSet<u16> = ORSet::new();
+        let mut context = CausalContext::new();
+        context.insert_range(ReplicaId(1), 1, u64::MAX - 1);
+        s.0.context = context;
+        let before = s.clone();
+        assert!(s.add_all(ReplicaId(1), [1, 2]).is_err());
+        assert_eq!(s, before);
+        assert_eq!(s.add_all(ReplicaId(1), [3]).unwrap().len(), 1);
     }
 }
