@@ -646,3 +646,126 @@ pub fn parse_path(bytes: &[u8]) -> Result<Vec<Key>, Error> {
     }
     Ok(keys)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use deltacrdt::codec::Binary;
+    use deltacrdt::Lattice;
+
+    fn string(s: &str) -> Vec<u8> {
+        let mut out = vec![value::tag::STRING, s.len() as u8];
+        out.extend_from_slice(s.as_bytes());
+        out
+    }
+
+    fn deep(levels: usize) -> Doc {
+        let mut doc = Doc::new();
+        let mut path: Vec<Key> = (0..levels)
+            .map(|i| Key::new(kind::MAP, &format!("m{i}")))
+            .collect();
+        path.push(Key::new(kind::COUNTER, "c"));
+        let mut clock = HybridClock::new();
+        let _ = edit(&mut doc, &path, Leaf::Add(1), ReplicaId(1), &mut clock, 0);
+        doc
+    }
+
+    #[test]
+    fn sixteen_levels_round_trip_and_a_forged_seventeenth_is_refused() {
+        let doc = deep(MAX_MAP_DEPTH);
+        assert!(!doc.is_empty());
+        reset_decoder();
+        assert_eq!(Doc::from_bytes(&doc.to_bytes()).ok().as_ref(), Some(&doc));
+        // One level more is refused by `edit`...
+        let mut d = Doc::new();
+        let path: Vec<Key> = (0..=MAX_MAP_DEPTH + 1)
+            .map(|i| Key::new(kind::MAP, &format!("m{i}")))
+            .collect();
+        let e = edit(
+            &mut d,
+            &path,
+            Leaf::Clear,
+            ReplicaId(1),
+            &mut HybridClock::new(),
+            0,
+        );
+        assert_eq!(e.err().map(|e| e.code), Some("argument"));
+        assert!(d.is_empty());
+        // ...and a forged one by the decoder, without recursing further.
+        let (store, context) = doc.into_causal().into_parts();
+        let mut outer = MapStore::default();
+        outer.insert(Key::new(kind::MAP, "x"), AnyStore::Map(NestedMap(store)));
+        let forged = Doc::from_causal(Causal::from_parts(outer, context).unwrap_or_default());
+        reset_decoder();
+        let e = Doc::from_bytes(&forged.to_bytes()).err();
+        assert!(
+            e.as_ref()
+                .is_some_and(|e| e.to_string().contains("nesting depth")),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn keys_carry_the_kind_and_forged_kinds_are_refused() {
+        let mut doc = Doc::new();
+        let mut clock = HybridClock::new();
+        let counter = [Key::new(kind::COUNTER, "milk")];
+        let field = [Key::new(kind::LWW, "milk")];
+        assert!(edit(
+            &mut doc,
+            &counter,
+            Leaf::Add(2),
+            ReplicaId(1),
+            &mut clock,
+            0
+        )
+        .is_ok());
+        assert!(edit(
+            &mut doc,
+            &field,
+            Leaf::Lww(string("x"), 5),
+            ReplicaId(1),
+            &mut clock,
+            0
+        )
+        .is_ok());
+        assert_eq!(doc.len(), 2, "one name, two kinds, two keys");
+        // A counter op on a field is a kind error and changes nothing.
+        let before = doc.clone();
+        let e = edit(&mut doc, &field, Leaf::Add(1), ReplicaId(1), &mut clock, 0);
+        assert_eq!(e.err().map(|e| e.code), Some("kind"));
+        assert_eq!(doc, before);
+        // Replace the kind byte of a key in the bytes: a byte that names no kind is refused.
+        let bytes = doc.to_bytes();
+        let at = bytes.iter().position(|&b| b == kind::COUNTER).unwrap_or(0);
+        let mut bad = bytes.clone();
+        bad[at] = b'z';
+        reset_decoder();
+        let e = Doc::from_bytes(&bad).err();
+        assert_eq!(e.map(|e| e.kind), Some(DecodeErrorKind::InvalidTag(b'z')));
+        // Stores of two kinds never mix: such a join changes nothing.
+        let mut a = AnyStore::empty_of(kind::FLAG).unwrap_or_default();
+        let b = AnyStore::empty_of(kind::SET).unwrap_or_default();
+        let ctx = CausalContext::default();
+        assert!(!a.join(&ctx, b, &ctx, &mut |_, _| {}));
+        let _ = doc.join(before);
+    }
+
+    #[test]
+    fn read_writes_the_tree_as_js_values() {
+        let mut doc = Doc::new();
+        let mut clock = HybridClock::new();
+        let path = [
+            Key::new(kind::MAP, "alice"),
+            Key::new(kind::COUNTER, "milk"),
+        ];
+        assert!(edit(&mut doc, &path, Leaf::Add(-3), ReplicaId(1), &mut clock, 0).is_ok());
+        let out = read(&doc, &path);
+        assert_eq!(out, vec![value::tag::INT, 5]);
+        assert!(value::check(&read(&doc, &[])).is_ok());
+        assert_eq!(
+            read(&doc, &[Key::new(kind::FLAG, "none")]),
+            vec![value::tag::NULL]
+        );
+    }
+}
