@@ -896,7 +896,7 @@ function diffTrees(a: Tree, b: Tree, prefix: string[], out: string[][]): void {
   for (const e of a) if (!seen.has(`${e[0]}\u0000${e[1]}`)) out.push([...prefix, e[1]]);
 }
 
-/** What a handle needs from the map replica it belongs to (an {@link ORMap}). @internal */
+/** What a handle needs from the map replica it belongs to (an {@link ORMap}); not for use outside the package. */
 export interface MapRoot {
   edit(path: readonly Uint8Array[], names: readonly string[], op: number, value: Uint8Array, amount: bigint, method: string): boolean;
   read(path: readonly Uint8Array[], method: string): Value;
@@ -1151,7 +1151,7 @@ export class MapHandle extends MapValue {
  * seen of its value; an update concurrent with the remove survives (remove + concurrent +1
  * leaves a quantity of 1). Change events carry the {@link ChangeEvent.paths} that changed.
  */
-export class ORMap extends Replica implements MapRoot {
+export class ORMap extends Replica {
   readonly #now: () => number;
   readonly #root: MapHandle;
   #snapshot: Tree | undefined;
