@@ -826,7 +826,6 @@ const KIND_OF: { readonly [c: string]: MapValueKind } = {
   s: 'set',
   r: 'register',
 };
-const MAP_KINDS = Object.keys(KIND_BYTE) as MapValueKind[];
 
 /** One entry of an {@link ORMap}: a name, the kind of its value, and the value read as JSON. */
 export interface MapEntry {
@@ -1090,12 +1089,12 @@ export class MapHandle extends MapValue {
    * removed.
    */
   remove(name: string, kind?: MapValueKind): boolean {
-    let changed = false;
-    for (const k of kind === undefined ? MAP_KINDS : [kind]) {
-      if (!Object.hasOwn(KIND_BYTE, k)) throw new TypeError(`ORMap.remove: unknown kind ${String(k)}`);
-      if (kind === undefined && !this.has(name, k)) continue;
-      changed = this.edit(8, 'remove', keyBytes(k, name, 'ORMap.remove')) || changed;
+    if (kind !== undefined && !Object.hasOwn(KIND_BYTE, kind)) {
+      throw new TypeError(`ORMap.remove: unknown kind ${String(kind)}`);
     }
+    const kinds = kind === undefined ? this.entries().filter((e) => e.name === name).map((e) => e.kind) : [kind];
+    let changed = false;
+    for (const k of kinds) changed = this.edit(8, 'remove', keyBytes(k, name, 'ORMap.remove')) || changed;
     return changed;
   }
 
