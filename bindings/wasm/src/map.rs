@@ -659,6 +659,10 @@ mod tests {
         out
     }
 
+    fn ok<T, E>(r: Result<T, E>) -> T {
+        r.unwrap_or_else(|_| unreachable!())
+    }
+
     fn deep(levels: usize) -> Doc {
         let mut doc = Doc::new();
         let mut path: Vec<Key> = (0..levels)
@@ -749,6 +753,101 @@ mod tests {
         let ctx = CausalContext::default();
         assert!(!a.join(&ctx, b, &ctx, &mut |_, _| {}));
         let _ = doc.join(before);
+    }
+
+    /// Runs `ops` through [`edit`] and through the core type `T` in an `ORMap<Key, T>`: the
+    /// two documents must encode to the same bytes.
+    fn same_as_core<T: CausalType>(
+        k: u8,
+        ops: &[(u64, Leaf)],
+        core: impl Fn(&mut T, ReplicaId, &Leaf, &mut HybridClock) -> T,
+    ) where
+        T::Store: StoreCodec,
+    {
+        let key = Key::new(k, "x");
+        let mut doc = Doc::new();
+        let mut native: ORMap<Key, T> = ORMap::new();
+        let (mut c1, mut c2) = (HybridClock::new(), HybridClock::new());
+        for (r, leaf) in ops {
+            let r = ReplicaId(*r);
+            let _ = edit(
+                &mut doc,
+                core::slice::from_ref(&key),
+                leaf.clone(),
+                r,
+                &mut c1,
+                0,
+            );
+            let _ = native.update(key.clone(), |t| core(t, r, leaf, &mut c2));
+            assert_eq!(doc.to_bytes(), native.to_bytes(), "after {leaf:?}");
+        }
+    }
+
+    #[test]
+    fn leaves_match_the_core_types() {
+        same_as_core::<CausalCounter>(
+            kind::COUNTER,
+            &[(1, Leaf::Add(3)), (2, Leaf::Add(-1)), (1, Leaf::Add(0))],
+            |c, r, l, _| match l {
+                Leaf::Add(n) => ok(c.add(r, *n)),
+                _ => unreachable!(),
+            },
+        );
+        same_as_core::<EWFlag>(
+            kind::FLAG,
+            &[
+                (1, Leaf::Enable),
+                (2, Leaf::Enable),
+                (1, Leaf::Disable),
+                (2, Leaf::Enable),
+            ],
+            |f, r, l, _| match l {
+                Leaf::Enable => ok(f.enable(r)),
+                _ => f.disable(),
+            },
+        );
+        same_as_core::<ORSet<Vec<u8>>>(
+            kind::SET,
+            &[
+                (1, Leaf::Insert(string("a"))),
+                (2, Leaf::Insert(string("b"))),
+                (1, Leaf::Insert(string("a"))),
+                (2, Leaf::Delete(string("b"))),
+                (1, Leaf::Insert(string("c"))),
+                (1, Leaf::Clear),
+                (2, Leaf::Insert(string("d"))),
+            ],
+            |s, r, l, _| match l {
+                Leaf::Insert(x) => ok(s.add(r, x.clone())),
+                Leaf::Delete(x) => s.remove(x),
+                _ => s.clear(),
+            },
+        );
+        same_as_core::<MVRegister<Vec<u8>>>(
+            kind::REGISTER,
+            &[
+                (1, Leaf::Write(string("a"))),
+                (2, Leaf::Write(string("b"))),
+                (1, Leaf::Clear),
+                (2, Leaf::Write(string("c"))),
+            ],
+            |m, r, l, _| match l {
+                Leaf::Write(x) => ok(m.write(r, x.clone())),
+                _ => m.clear(),
+            },
+        );
+        same_as_core::<LWWField<Vec<u8>>>(
+            kind::LWW,
+            &[
+                (1, Leaf::Lww(string("a"), 5)),
+                (2, Leaf::Lww(string("b"), 3)),
+                (1, Leaf::Lww(string("c"), 9)),
+            ],
+            |f, r, l, clock| match l {
+                Leaf::Lww(x, now) => ok(f.set_with_clock(clock, *now, r, x.clone())),
+                _ => unreachable!(),
+            },
+        );
     }
 
     #[test]
