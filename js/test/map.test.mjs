@@ -371,3 +371,30 @@ test('a cart syncs between three sessions (one per document) over a lossy, reord
   assert.ok(merged.length > 0 && merged.every((e) => e.origin === 1n || e.origin === 3n), 'origin is the neighbour');
   assert.ok(merged.some((e) => e.paths.some((p) => p[0] === 'alice')));
 });
+
+test('CausalCounter, EWFlag and BoundedCounter sync through SyncSession', () => {
+  for (const kind of ['CausalCounter', 'EWFlag', 'BoundedCounter']) {
+    const a = new SyncSession(kind, { replicaId: 1n });
+    const b = new SyncSession(kind, { replicaId: 2n });
+    a.addNeighbour(2n);
+    b.addNeighbour(1n);
+    if (kind === 'EWFlag') a.replica.enable();
+    else {
+      a.replica.inc(5);
+      b.replica.inc(2);
+    }
+    const origins = [];
+    b.replica.onChange((e) => origins.push(e.origin));
+    for (let r = 0; r < 4; r++) {
+      a.tick();
+      b.tick();
+      for (let i = 0; i < 3; i++) {
+        for (const t of a.drainTransmits()) b.handleMessage(1n, t.bytes);
+        for (const t of b.drainTransmits()) a.handleMessage(2n, t.bytes);
+      }
+    }
+    assert.equal(hex(a.replica.toBytes()), hex(b.replica.toBytes()), kind);
+    assert.equal(a.replica.value, kind === 'EWFlag' ? true : 7, kind);
+    assert.ok(origins.length > 0 && origins.every((o) => o === 1n), kind);
+  }
+});
