@@ -14,7 +14,7 @@
 import { WasmReplica } from './wasm/deltacrdt_wasm.js';
 import { assertReady } from './ready.js';
 import { guarded, rethrow } from './errors.js';
-import { decodeValues, encodeManyScratch, encodeScratch, type Value } from './value.js';
+import { decodeValue, decodeValues, encodeManyScratch, encodeScratch, encodeValue, type Value } from './value.js';
 
 export type { Value } from './value.js';
 export { MAX_DEPTH, decodeValue, encodeValue } from './value.js';
@@ -38,6 +38,11 @@ export interface ChangeEvent {
   readonly local: boolean;
   /** The `origin` passed to `merge` (`undefined` when none was given, and for local changes). */
   readonly origin: unknown;
+  /**
+   * {@link ORMap} only: the paths of the values that changed, each a list of names from the
+   * map down (`['alice', 'milk']`), in key order, a map after the changes inside it. Absent for other types.
+   */
+  readonly paths?: readonly (readonly string[])[];
 }
 
 /** Called after every change of the state, local or merged. */
@@ -186,7 +191,17 @@ export abstract class Replica implements Disposable {
 
   /** Tells change listeners of a local change. @internal */
   protected emitLocal(): void {
-    if (this.#onChange.length > 0) this.#emit({ local: true, origin: undefined });
+    if (this.#onChange.length > 0) this.#emit(this.event(true, undefined));
+  }
+
+  /** The event listeners get (ORMap adds the changed paths). @internal */
+  protected event(local: boolean, origin: unknown): ChangeEvent {
+    return { local, origin };
+  }
+
+  /** Whether change listeners are subscribed. @internal */
+  protected get listening(): boolean {
+    return this.#onChange.length > 0;
   }
 
   /**
@@ -195,7 +210,7 @@ export abstract class Replica implements Disposable {
    */
   changedBy(origin: unknown, local = false): void {
     this.cache = undefined;
-    this.#emit({ local, origin });
+    if (this.#onChange.length > 0) this.#emit(this.event(local, origin));
   }
 
   /** The wasm object, for the session holding this replica. @internal */
@@ -682,8 +697,624 @@ export class MVRegister<T extends Value = Value> extends Replica {
 }
 
 /**
+ * A counter that goes up and down and can live in an {@link ORMap} (`map.counter(name)`):
+ * every change is an event, so a remove of its key resets what the remove saw while a
+ * concurrent increment survives.
+ */
+export class CausalCounter extends Counter {
+  /** A counter at zero. `replica` defaults to a random 64-bit id. */
+  constructor(replica?: ReplicaId) {
+    super('CausalCounter', replica);
+  }
+
+  /** A replica holding the state `bytes` (from {@link toBytes}). */
+  static fromBytes(bytes: Uint8Array, replica?: ReplicaId): CausalCounter {
+    return Replica.adopt(() => new CausalCounter(), Replica.decoded('CausalCounter', bytes, replica));
+  }
+
+  /** Adds `n` (default 1). */
+  inc(n: number | bigint = 1): void {
+    this.count(n, false, 'inc');
+  }
+
+  /** Subtracts `n` (default 1). */
+  dec(n: number | bigint = 1): void {
+    this.count(n, true, 'dec');
+  }
+
+  /** The value (exact within ±2^53; see {@link bigValue}). */
+  get value(): number {
+    return Number(this.bigValue);
+  }
+}
+
+/** An enable-wins flag: a concurrent enable and disable leave it enabled. */
+export class EWFlag extends Replica {
+  /** A disabled flag. `replica` defaults to a random 64-bit id. */
+  constructor(replica?: ReplicaId) {
+    super('EWFlag', replica);
+  }
+
+  /** A replica holding the state `bytes` (from {@link toBytes}). */
+  static fromBytes(bytes: Uint8Array, replica?: ReplicaId): EWFlag {
+    return Replica.adopt(() => new EWFlag(), Replica.decoded('EWFlag', bytes, replica));
+  }
+
+  /** Enables the flag (wins over a concurrent disable). */
+  enable(): void {
+    this.afterLocal(this.call('enable', (w) => w.enable(this.keepDelta)));
+  }
+
+  /** Disables the flag (the enables this replica has seen). */
+  disable(): void {
+    this.afterLocal(this.call('disable', (w) => w.disable(this.keepDelta)));
+  }
+
+  /** Whether the flag is enabled. */
+  get value(): boolean {
+    return this.w.enabled();
+  }
+}
+
+/**
+ * A counter that never goes below zero: increments give this replica rights, decrements
+ * spend them (a decrement beyond this replica's rights throws a `DeltaCrdtError` with code
+ * `rights` and changes nothing), and {@link transfer} moves rights to another replica.
+ */
+export class BoundedCounter extends Replica {
+  /** A counter at zero. `replica` defaults to a random 64-bit id. */
+  constructor(replica?: ReplicaId) {
+    super('BoundedCounter', replica);
+  }
+
+  /** A replica holding the state `bytes` (from {@link toBytes}). */
+  static fromBytes(bytes: Uint8Array, replica?: ReplicaId): BoundedCounter {
+    return Replica.adopt(() => new BoundedCounter(), Replica.decoded('BoundedCounter', bytes, replica));
+  }
+
+  /** Adds `n` (default 1), and as many rights for this replica. */
+  inc(n: number | bigint = 1): void {
+    const amount = checkedAmount(n, 'BoundedCounter.inc');
+    this.afterLocal(this.call('inc', (w) => w.inc(amount, this.keepDelta)));
+  }
+
+  /** Subtracts `n` (default 1), spending this replica's rights. */
+  dec(n: number | bigint = 1): void {
+    const amount = checkedAmount(n, 'BoundedCounter.dec');
+    this.afterLocal(this.call('dec', (w) => w.dec(amount, this.keepDelta)));
+  }
+
+  /** Moves `n` of this replica's rights to replica `to`. */
+  transfer(to: ReplicaId, n: number | bigint): void {
+    const target = uint64(to, 'BoundedCounter.transfer', 'replica id');
+    const amount = checkedAmount(n, 'BoundedCounter.transfer');
+    this.afterLocal(this.call('transfer', (w) => w.transfer(target, amount, this.keepDelta)));
+  }
+
+  /** The value (exact up to 2^53; see {@link bigValue}). */
+  get value(): number {
+    return Number(this.bigValue);
+  }
+
+  /** The exact value. */
+  get bigValue(): bigint {
+    return int128(this.w.valueBytes());
+  }
+
+  /** How much this replica may still decrement or transfer. */
+  get rights(): number {
+    return Number(int128(this.w.rightsBytes()));
+  }
+}
+
+/** The kinds of value an {@link ORMap} holds under a name. */
+export type MapValueKind = 'map' | 'counter' | 'flag' | 'lww' | 'set' | 'register';
+
+const KIND_BYTE: { readonly [K in MapValueKind]: number } = {
+  map: 0x6d,
+  counter: 0x63,
+  flag: 0x66,
+  lww: 0x6c,
+  set: 0x73,
+  register: 0x72,
+};
+const KIND_OF: { readonly [c: string]: MapValueKind } = {
+  m: 'map',
+  c: 'counter',
+  f: 'flag',
+  l: 'lww',
+  s: 'set',
+  r: 'register',
+};
+
+/** One entry of an {@link ORMap}: a name, the kind of its value, and the value read as JSON. */
+export interface MapEntry {
+  readonly name: string;
+  readonly kind: MapValueKind;
+  /** As in {@link MapHandle.toJSON}: a map an object, a counter a number, a flag a boolean, an LWW field its value (`null` before a write), a set or register an array. */
+  readonly value: Value;
+}
+
+/** A map read as plain JS values (see {@link MapHandle.toJSON}). */
+export type MapJSON = { [name: string]: Value };
+
+const utf8 = new TextEncoder();
+
+/** The bytes of a key: the kind byte, then the UTF-8 name. */
+function keyBytes(kind: MapValueKind, name: unknown, where: string): Uint8Array {
+  if (typeof name !== 'string') throw new TypeError(`${where}: a name must be a string, got ${typeof name}`);
+  const b = utf8.encode(name);
+  const out = new Uint8Array(b.length + 1);
+  out[0] = KIND_BYTE[kind];
+  out.set(b, 1);
+  return out;
+}
+
+type Tree = [string, string, Value][];
+
+function isTree(v: Value): v is Value[] {
+  return Array.isArray(v);
+}
+
+/** A tree read from wasm as JSON: maps become objects (a name held by two kinds: `name`, then `name:kind`). */
+function treeJSON(kind: MapValueKind, v: Value): Value {
+  if (kind !== 'map' || !isTree(v)) return v;
+  const out: MapJSON = {};
+  for (const e of v as Tree) {
+    const [k, name, value] = e;
+    const kk = KIND_OF[k]!;
+    const key = Object.hasOwn(out, name) ? `${name}:${kk}` : name;
+    out[key] = treeJSON(kk, value);
+  }
+  return out;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The paths that differ between two map trees, deepest first. */
+function diffTrees(a: Tree, b: Tree, prefix: string[], out: string[][]): void {
+  const index = new Map<string, [string, string, Value]>();
+  for (const e of a) index.set(`${e[0]}\u0000${e[1]}`, e);
+  const seen = new Set<string>();
+  for (const e of b) {
+    const id = `${e[0]}\u0000${e[1]}`;
+    seen.add(id);
+    const old = index.get(id);
+    const path = [...prefix, e[1]];
+    if (old === undefined) out.push(path);
+    else if (e[0] === 'm' && isTree(old[2]) && isTree(e[2])) {
+      const before = out.length;
+      diffTrees(old[2] as Tree, e[2] as Tree, path, out);
+      if (out.length > before) out.push(path);
+    } else if (!sameBytes(encodeValue(old[2]), encodeValue(e[2]))) out.push(path);
+  }
+  for (const e of a) if (!seen.has(`${e[0]}\u0000${e[1]}`)) out.push([...prefix, e[1]]);
+}
+
+/** What a handle needs from the map replica it belongs to (an {@link ORMap}); not for use outside the package. */
+export interface MapRoot {
+  edit(path: readonly Uint8Array[], names: readonly string[], op: number, value: Uint8Array, amount: bigint, method: string): boolean;
+  read(path: readonly Uint8Array[], method: string): Value;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** A value inside an {@link ORMap}, addressed by its path. */
+export abstract class MapValue {
+  /** Made by the methods of {@link MapHandle}. @internal */
+  constructor(
+    /** @internal */ protected readonly root: MapRoot,
+    /** @internal */ protected readonly path: readonly Uint8Array[],
+    /** The names from the document down to this value. */ readonly names: readonly string[],
+  ) {}
+
+  /** @internal */
+  protected edit(op: number, method: string, value: Uint8Array = EMPTY, amount = 0n): boolean {
+    return this.root.edit(this.path, this.names, op, value, amount, method);
+  }
+
+  /** @internal */
+  protected read(method: string): Value {
+    return this.root.read(this.path, method);
+  }
+}
+
+function encodeIn(where: string, v: unknown): Uint8Array {
+  return encodeFor(where, v).slice();
+}
+
+/** A counter inside an {@link ORMap} (a {@link CausalCounter}). */
+export class CounterHandle extends MapValue {
+  /** Adds `n` (default 1). */
+  inc(n: number | bigint = 1): void {
+    this.edit(0, 'counter.inc', EMPTY, signedAmount(n, 'ORMap.counter.inc'));
+  }
+
+  /** Subtracts `n` (default 1). */
+  dec(n: number | bigint = 1): void {
+    this.edit(0, 'counter.dec', EMPTY, -signedAmount(n, 'ORMap.counter.dec'));
+  }
+
+  /** The value (0 when absent). */
+  get value(): number {
+    const v = this.read('counter.value');
+    return typeof v === 'number' ? v : 0;
+  }
+}
+
+function signedAmount(n: number | bigint, where: string): bigint {
+  const a = uint64(n, where, 'amount');
+  if (a >= 1n << 63n) throw new RangeError(`${where}: amount ${a} is out of range (0 to 2^63 - 1)`);
+  return a;
+}
+
+/** An enable-wins flag inside an {@link ORMap} (an {@link EWFlag}). */
+export class FlagHandle extends MapValue {
+  /** Enables the flag. */
+  enable(): void {
+    this.edit(1, 'flag.enable');
+  }
+
+  /** Disables the flag (the enables seen here). */
+  disable(): void {
+    this.edit(2, 'flag.disable');
+  }
+
+  /** Whether the flag is enabled (`false` when absent). */
+  get value(): boolean {
+    return this.read('flag.value') === true;
+  }
+}
+
+/** A last-writer-wins field inside an {@link ORMap}. Writes are stamped from the map's clock. */
+export class LWWHandle<T extends Value = Value> extends MapValue {
+  /** Writes `value`. */
+  set(value: T): void {
+    this.edit(3, 'lww.set', encodeIn('ORMap.lww.set', value));
+  }
+
+  /** The current value; `undefined` before any write or when absent. */
+  get value(): T | undefined {
+    const v = this.read('lww.value');
+    return v === null ? undefined : (v as T);
+  }
+}
+
+/** An add-wins set inside an {@link ORMap} (an {@link ORSet}). */
+export class SetHandle<T extends Value = Value> extends MapValue {
+  /** Adds `element`. */
+  add(element: T): void {
+    this.edit(4, 'set.add', encodeIn('ORMap.set.add', element));
+  }
+
+  /** Removes `element` (the adds seen here); returns whether it was present. */
+  remove(element: T): boolean {
+    return this.edit(5, 'set.remove', encodeIn('ORMap.set.remove', element));
+  }
+
+  /** Removes every element seen here. */
+  clear(): void {
+    this.edit(7, 'set.clear');
+  }
+
+  /** The elements, in the canonical order. */
+  values(): T[] {
+    const v = this.read('set.values');
+    return isTree(v) ? (v as T[]) : [];
+  }
+
+  /** Whether `element` is in the set. */
+  has(element: T): boolean {
+    const b = encodeIn('ORMap.set.has', element);
+    return this.values().some((e) => sameBytes(encodeValue(e), b));
+  }
+
+  /** Number of elements. */
+  get size(): number {
+    return this.values().length;
+  }
+}
+
+/** A multi-value register inside an {@link ORMap} (an {@link MVRegister}). */
+export class RegisterHandle<T extends Value = Value> extends MapValue {
+  /** Writes `value`, replacing the siblings seen here. */
+  set(value: T): void {
+    this.edit(6, 'register.set', encodeIn('ORMap.register.set', value));
+  }
+
+  /** Removes the siblings seen here. */
+  clear(): void {
+    this.edit(7, 'register.clear');
+  }
+
+  /** The concurrent values. */
+  values(): T[] {
+    const v = this.read('register.values');
+    return isTree(v) ? (v as T[]) : [];
+  }
+}
+
+/**
+ * A map inside an {@link ORMap}, or the document itself. Each name holds values of one or
+ * more kinds: `counter('milk')` and `lww('milk')` are two entries. Handles are cheap
+ * addresses: make them as needed, they hold no state.
+ */
+export class MapHandle extends MapValue {
+  /** @internal */
+  static of(root: MapRoot, path: readonly Uint8Array[], names: readonly string[]): MapHandle {
+    return new MapHandle(root, path, names);
+  }
+
+  #at(kind: MapValueKind, name: string, method: string): [Uint8Array[], string[]] {
+    return [[...this.path, keyBytes(kind, name, `ORMap.${method}`)], [...this.names, name]];
+  }
+
+  /** The map under `name` (created by its first edit). */
+  map(name: string): MapHandle {
+    return new MapHandle(this.root, ...this.#at('map', name, 'map'));
+  }
+
+  /** The counter under `name`. */
+  counter(name: string): CounterHandle {
+    return new CounterHandle(this.root, ...this.#at('counter', name, 'counter'));
+  }
+
+  /** The enable-wins flag under `name`. */
+  flag(name: string): FlagHandle {
+    return new FlagHandle(this.root, ...this.#at('flag', name, 'flag'));
+  }
+
+  /** The last-writer-wins field under `name`. */
+  lww<T extends Value = Value>(name: string): LWWHandle<T> {
+    return new LWWHandle<T>(this.root, ...this.#at('lww', name, 'lww'));
+  }
+
+  /** The add-wins set under `name`. */
+  set<T extends Value = Value>(name: string): SetHandle<T> {
+    return new SetHandle<T>(this.root, ...this.#at('set', name, 'set'));
+  }
+
+  /** The multi-value register under `name`. */
+  register<T extends Value = Value>(name: string): RegisterHandle<T> {
+    return new RegisterHandle<T>(this.root, ...this.#at('register', name, 'register'));
+  }
+
+  /**
+   * Removes the value of `kind` under `name` (every kind when omitted): the part of it this
+   * replica has seen. A concurrent update elsewhere survives. Returns whether anything was
+   * removed.
+   */
+  remove(name: string, kind?: MapValueKind): boolean {
+    if (kind !== undefined && !Object.hasOwn(KIND_BYTE, kind)) {
+      throw new TypeError(`ORMap.remove: unknown kind ${String(kind)}`);
+    }
+    const kinds = kind === undefined ? this.entries().filter((e) => e.name === name).map((e) => e.kind) : [kind];
+    let changed = false;
+    for (const k of kinds) changed = this.edit(8, 'remove', keyBytes(k, name, 'ORMap.remove')) || changed;
+    return changed;
+  }
+
+  /** Removes every entry seen here. */
+  clear(): void {
+    this.edit(7, 'clear');
+  }
+
+  /** The entries, in key order (kind, then name). */
+  entries(): MapEntry[] {
+    const v = this.read('entries');
+    if (!isTree(v)) return [];
+    return (v as Tree).map(([k, name, value]) => {
+      const kind = KIND_OF[k]!;
+      return { name, kind, value: treeJSON(kind, value) };
+    });
+  }
+
+  /** The distinct names, sorted. */
+  keys(): string[] {
+    return [...new Set(this.entries().map((e) => e.name))].sort();
+  }
+
+  /** Whether `name` holds a value (of `kind`, when given). */
+  has(name: string, kind?: MapValueKind): boolean {
+    return this.entries().some((e) => e.name === name && (kind === undefined || e.kind === kind));
+  }
+
+  /** The value under `name` read as JSON (of `kind`, when given; else the first kind in key order). */
+  get(name: string, kind?: MapValueKind): Value | undefined {
+    return this.entries().find((e) => e.name === name && (kind === undefined || e.kind === kind))?.value;
+  }
+
+  /** Number of entries (a name held by two kinds counts twice). */
+  get size(): number {
+    return this.entries().length;
+  }
+
+  /**
+   * The map as plain nested JS values: maps are objects, counters numbers, flags booleans,
+   * LWW fields their value (`null` before a write), sets and registers arrays. A name held by
+   * two kinds appears as `name` (the first kind in key order) and `name:kind`.
+   */
+  toJSON(): MapJSON {
+    return treeJSON('map', this.read('toJSON')) as MapJSON;
+  }
+}
+
+/**
+ * An observed-remove map: a whole document (a cart, a form, a profile) in one replica and one
+ * {@link SyncSession}. Values of every kind nest under names, maps to any depth (up to 16):
+ * `cart.map('alice').counter('milk').inc(2)`. Removing a key removes what this replica has
+ * seen of its value; an update concurrent with the remove survives (remove + concurrent +1
+ * leaves a quantity of 1). Change events carry the {@link ChangeEvent.paths} that changed.
+ */
+export class ORMap extends Replica {
+  readonly #now: () => number;
+  readonly #root: MapHandle;
+  #snapshot: Tree | undefined;
+  #localPaths: string[][] | undefined;
+
+  /** An empty map. `replica` defaults to a random 64-bit id. */
+  constructor(replica?: ReplicaId, options: LWWOptions = {}) {
+    super('ORMap', replica);
+    this.#now = options.now ?? Date.now;
+    this.#root = MapHandle.of(this, [], []);
+    if (options.maxAheadMs !== undefined) this.call('maxAheadMs', (w) => w.setMaxAheadMs(options.maxAheadMs!));
+  }
+
+  /** A replica holding the state `bytes` (from {@link toBytes}). */
+  static fromBytes(bytes: Uint8Array, replica?: ReplicaId, options: LWWOptions = {}): ORMap {
+    const w = Replica.decoded('ORMap', bytes, replica);
+    return Replica.adopt(() => new ORMap(undefined, options), w);
+  }
+
+  /** @internal */
+  protected override wallMs(): number {
+    return this.#now();
+  }
+
+  /** @internal */
+  edit(path: readonly Uint8Array[], names: readonly string[], op: number, value: Uint8Array, amount: bigint, method: string): boolean {
+    const p = concatPath(path);
+    const now = op === 3 ? this.#now() : 0;
+    const changed = this.call(method, (w) => w.mapEdit(p, op, value, amount, now, this.keepDelta));
+    if (changed) {
+      const target = op === 8 ? [...names, new TextDecoder().decode(value.subarray(1))] : [...names];
+      this.#localPaths = [target];
+    }
+    this.afterLocal(changed);
+    this.#localPaths = undefined;
+    return changed;
+  }
+
+  /** @internal */
+  read(path: readonly Uint8Array[], method: string): Value {
+    const p = concatPath(path);
+    return decodeValue(this.call(method, (w) => w.mapRead(p)));
+  }
+
+  /** @internal */
+  protected override event(local: boolean, origin: unknown): ChangeEvent {
+    const before = this.#snapshot;
+    const after = this.read([], 'onChange') as Tree;
+    this.#snapshot = after;
+    let paths: string[][];
+    if (this.#localPaths) paths = this.#localPaths;
+    else {
+      paths = [];
+      diffTrees(before ?? [], after, [], paths);
+    }
+    return { local, origin, paths };
+  }
+
+  /** Calls `listener` after every change, with the paths that changed; returns the unsubscribe function. */
+  override onChange(listener: ChangeListener): () => void {
+    if (!this.listening) this.#snapshot = this.read([], 'onChange') as Tree;
+    return super.onChange(listener);
+  }
+
+  /** The document as a {@link MapHandle}. */
+  get root(): MapHandle {
+    return this.#root;
+  }
+
+  /** See {@link MapHandle.map}. */
+  map(name: string): MapHandle {
+    return this.#root.map(name);
+  }
+  /** See {@link MapHandle.counter}. */
+  counter(name: string): CounterHandle {
+    return this.#root.counter(name);
+  }
+  /** See {@link MapHandle.flag}. */
+  flag(name: string): FlagHandle {
+    return this.#root.flag(name);
+  }
+  /** See {@link MapHandle.lww}. */
+  lww<T extends Value = Value>(name: string): LWWHandle<T> {
+    return this.#root.lww<T>(name);
+  }
+  /** See {@link MapHandle.set}. */
+  set<T extends Value = Value>(name: string): SetHandle<T> {
+    return this.#root.set<T>(name);
+  }
+  /** See {@link MapHandle.register}. */
+  register<T extends Value = Value>(name: string): RegisterHandle<T> {
+    return this.#root.register<T>(name);
+  }
+  /** See {@link MapHandle.remove}. */
+  remove(name: string, kind?: MapValueKind): boolean {
+    return this.#root.remove(name, kind);
+  }
+  /** See {@link MapHandle.clear}. */
+  clear(): void {
+    this.#root.clear();
+  }
+  /** See {@link MapHandle.entries}. */
+  entries(): MapEntry[] {
+    return this.#root.entries();
+  }
+  /** See {@link MapHandle.keys}. */
+  keys(): string[] {
+    return this.#root.keys();
+  }
+  /** See {@link MapHandle.has}. */
+  has(name: string, kind?: MapValueKind): boolean {
+    return this.#root.has(name, kind);
+  }
+  /** See {@link MapHandle.get}. */
+  get(name: string, kind?: MapValueKind): Value | undefined {
+    return this.#root.get(name, kind);
+  }
+  /** Number of entries (see {@link MapHandle.size}). */
+  get size(): number {
+    return this.#root.size;
+  }
+  /** See {@link MapHandle.toJSON}. */
+  toJSON(): MapJSON {
+    return this.#root.toJSON();
+  }
+
+  /** How far ahead of the local clock (ms) a merged LWW write may be. */
+  get maxAheadMs(): number {
+    return this.w.maxAheadMs();
+  }
+
+  set maxAheadMs(ms: number) {
+    if (typeof ms !== 'number') throw new TypeError(`ORMap.maxAheadMs: expected a number, got ${typeof ms}`);
+    this.call('maxAheadMs', (w) => w.setMaxAheadMs(ms));
+  }
+}
+
+/** A path as the wasm side reads it: each key as an encoded `Uint8Array` value. */
+function concatPath(path: readonly Uint8Array[]): Uint8Array {
+  const parts = path.map((k) => encodeValue(k));
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let i = 0;
+  for (const p of parts) {
+    out.set(p, i);
+    i += p.length;
+  }
+  return out;
+}
+
+/**
  * The replica class of each kind: the JS side's one list of kinds (the wasm side's is the
  * `kinds!` list in `bindings/wasm/src/kinds.rs`; its `WasmReplica` refuses a name it lacks).
  * `SyncSession`, `Kind` and `SyncKind` are derived from it.
  */
-export const KINDS = { GCounter, PNCounter, ORSet, LWWRegister, MVRegister } as const;
+export const KINDS = {
+  GCounter,
+  PNCounter,
+  ORSet,
+  LWWRegister,
+  MVRegister,
+  CausalCounter,
+  EWFlag,
+  BoundedCounter,
+  ORMap,
+} as const;

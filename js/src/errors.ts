@@ -17,7 +17,9 @@ import { WasmError } from './wasm/deltacrdt_wasm.js';
  * - `argument`: an argument the WebAssembly side refused (a bad time, an unknown type);
  * - `unknown-neighbour`, `checksum`, `unissued`, `dot-collision`, `refused`, `protocol`: a sync
  *   message refused by the session (see `SyncSession.handleMessage`);
- * - `recovering`: a restored session is still recovering.
+ * - `recovering`: a restored session is still recovering;
+ * - `rights`: a `BoundedCounter` decrement or transfer beyond this replica's rights;
+ * - `internal`: a bug of the package (please report it).
  */
 export type DeltaCrdtErrorCode =
   | 'decode'
@@ -33,7 +35,9 @@ export type DeltaCrdtErrorCode =
   | 'dot-collision'
   | 'refused'
   | 'protocol'
-  | 'recovering';
+  | 'recovering'
+  | 'rights'
+  | 'internal';
 
 /** An input the package refused. The message starts with `Type.method: `. */
 export class DeltaCrdtError extends Error {

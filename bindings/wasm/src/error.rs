@@ -6,7 +6,7 @@
 use core::fmt::Display;
 
 use deltacrdt::sync::SyncError;
-use deltacrdt::{ClockError, CounterOverflow, DecodeError, DotsExhausted};
+use deltacrdt::{BoundedError, ClockError, CounterOverflow, DecodeError, DotsExhausted};
 use wasm_bindgen::prelude::*;
 
 use crate::value::ValueError;
@@ -56,6 +56,17 @@ impl From<ValueError> for Error {
 impl From<CounterOverflow> for Error {
     fn from(e: CounterOverflow) -> Error {
         Error::new("overflow", e)
+    }
+}
+
+impl From<BoundedError> for Error {
+    fn from(e: BoundedError) -> Error {
+        let code = match e {
+            BoundedError::InsufficientRights { .. } => "rights",
+            BoundedError::TransferToSelf { .. } => "argument",
+            _ => "overflow",
+        };
+        Error::new(code, e)
     }
 }
 

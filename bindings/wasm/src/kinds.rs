@@ -15,9 +15,12 @@
 use deltacrdt::codec::{Binary, Codec, Reader};
 use deltacrdt::sync::Measure;
 use deltacrdt::{
-    CausalVersion, DecodeError, DecodeErrorKind, DeltaCrdt, Dot, GCounter, LWWRegister, Lattice,
-    LwwVersion, MVRegister, ORSet, PNCounter, PNVersion, ReplicaId, VersionVector,
+    BoundedCounter, BoundedVersion, CausalCounter, CausalVersion, DecodeError, DecodeErrorKind,
+    DeltaCrdt, Dot, EWFlag, GCounter, LWWRegister, Lattice, LwwVersion, MVRegister, ORSet,
+    PNCounter, PNVersion, ReplicaId, VersionVector,
 };
+
+use crate::map::Doc;
 
 use crate::value::{self, ValueError};
 
@@ -39,6 +42,30 @@ impl CheckValues for GCounter {
 impl CheckValues for PNCounter {
     fn check_values(&self) -> Result<(), ValueError> {
         Ok(())
+    }
+}
+
+impl CheckValues for CausalCounter {
+    fn check_values(&self) -> Result<(), ValueError> {
+        Ok(())
+    }
+}
+
+impl CheckValues for EWFlag {
+    fn check_values(&self) -> Result<(), ValueError> {
+        Ok(())
+    }
+}
+
+impl CheckValues for BoundedCounter {
+    fn check_values(&self) -> Result<(), ValueError> {
+        Ok(())
+    }
+}
+
+impl CheckValues for Doc {
+    fn check_values(&self) -> Result<(), ValueError> {
+        crate::map::check_doc(self).map(|_| ())
     }
 }
 
@@ -140,6 +167,7 @@ versions!(
     PNVersion(PNVersion),
     CausalVersion(CausalVersion),
     LwwVersion(LwwVersion),
+    BoundedVersion(BoundedVersion),
 );
 
 macro_rules! kinds {
@@ -186,6 +214,7 @@ macro_rules! kinds {
             /// The decoding error (a wrong type is one), or the first value that is not a JS
             /// value.
             pub fn decode(self, bytes: &[u8]) -> Result<AnyCrdt, crate::error::Error> {
+                crate::map::reset_decoder();
                 match self {
                     $(Kind::$name => {
                         let x = <$ty>::from_bytes(bytes)?;
@@ -356,6 +385,7 @@ macro_rules! kinds {
             /// Decodes a state of whichever kind the bytes' tag names (the session's check
             /// then refuses a kind other than its own).
             fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+                crate::map::reset_decoder();
                 $(
                     if bytes.get(1) == Some(&<$ty as Binary>::TAG) {
                         return <$ty>::from_bytes(bytes).map(AnyCrdt::$name);
@@ -374,4 +404,8 @@ kinds!(
     ORSet(ORSet<Vec<u8>>),
     LWWRegister(LWWRegister<Vec<u8>>),
     MVRegister(MVRegister<Vec<u8>>),
+    CausalCounter(CausalCounter),
+    EWFlag(EWFlag),
+    BoundedCounter(BoundedCounter),
+    ORMap(Doc),
 );

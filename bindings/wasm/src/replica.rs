@@ -9,13 +9,18 @@
 //! in order, as soon as recovery ends (so an edit made meanwhile can never reuse a dot).
 
 use deltacrdt::sync::{AdmitFn, Session, UpdateError};
+use deltacrdt::DotsExhausted;
 use deltacrdt::{DeltaCrdt, HybridClock, Lattice, ReplicaId, TimeBound};
-use deltacrdt::{DotsExhausted, LWWRegister};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{wall_ms, Error, WasmError};
 use crate::kinds::{AnyCrdt, CheckValues, Kind};
+use crate::map::{self, Key, Leaf};
 use crate::value;
+
+fn signed(n: u64) -> Result<i64, Error> {
+    i64::try_from(n).map_err(|_| Error::new("overflow", "the amount does not fit 63 bits"))
+}
 
 /// How far ahead of the local clock a merged write may be, by default: 5 minutes.
 pub const DEFAULT_MAX_AHEAD_MS: u64 = 5 * 60 * 1000;
@@ -39,6 +44,14 @@ pub enum Op {
     Clear,
     /// Registers: write an encoded value (at a wall time in ms, for `LWWRegister`).
     Set(Vec<u8>, u64),
+    /// `EWFlag`: enable.
+    Enable,
+    /// `EWFlag`: disable.
+    Disable,
+    /// `BoundedCounter`: move `n` rights to another replica.
+    Transfer(u64, u64),
+    /// `ORMap`: one edit of the value at a path of keys.
+    Map(Vec<Key>, Leaf),
     /// A delta this replica made elsewhere (`applyLocalDelta`), already checked for its kind.
     Delta(AnyCrdt),
 }
@@ -64,6 +77,19 @@ pub fn apply(
         (Op::Inc(n), AnyCrdt::GCounter(c)) => AnyCrdt::GCounter(c.inc(id, n)?),
         (Op::Inc(n), AnyCrdt::PNCounter(c)) => AnyCrdt::PNCounter(c.inc(id, n)?),
         (Op::Dec(n), AnyCrdt::PNCounter(c)) => AnyCrdt::PNCounter(c.dec(id, n)?),
+        (Op::Inc(n), AnyCrdt::CausalCounter(c)) => AnyCrdt::CausalCounter(c.add(id, signed(n)?)?),
+        (Op::Dec(n), AnyCrdt::CausalCounter(c)) => AnyCrdt::CausalCounter(c.add(id, -signed(n)?)?),
+        (Op::Inc(n), AnyCrdt::BoundedCounter(c)) => AnyCrdt::BoundedCounter(c.inc(id, n)?),
+        (Op::Dec(n), AnyCrdt::BoundedCounter(c)) => AnyCrdt::BoundedCounter(c.dec(id, n)?),
+        (Op::Transfer(to, n), AnyCrdt::BoundedCounter(c)) => {
+            AnyCrdt::BoundedCounter(c.transfer(id, ReplicaId(to), n)?)
+        }
+        (Op::Enable, AnyCrdt::EWFlag(f)) => AnyCrdt::EWFlag(f.enable(id)?),
+        (Op::Disable | Op::Clear, AnyCrdt::EWFlag(f)) => AnyCrdt::EWFlag(f.disable()),
+        (Op::Map(path, leaf), AnyCrdt::ORMap(m)) => {
+            AnyCrdt::ORMap(map::edit(m, &path, leaf, id, clock, 0)?)
+        }
+
         (Op::Add(v), AnyCrdt::ORSet(s)) => AnyCrdt::ORSet(s.add(id, v)?),
         (Op::AddAll(vs), AnyCrdt::ORSet(s)) => {
             // Each add takes the next sequence number of `id`: refuse before adding any
@@ -110,6 +136,9 @@ fn would_change(op: &Op, state: &AnyCrdt) -> bool {
         (Op::Clear, AnyCrdt::ORSet(s)) => !s.is_empty(),
         (Op::Clear, AnyCrdt::MVRegister(r)) => !r.siblings().is_empty(),
         (Op::Delta(d), s) => !d.leq(s),
+        (Op::Disable, AnyCrdt::EWFlag(f)) => f.is_enabled(),
+        (Op::Map(path, leaf), AnyCrdt::ORMap(m)) => map::would_change(m, path, leaf),
+
         _ => true,
     }
 }
@@ -132,14 +161,21 @@ pub fn admit(kind: Kind, delta: &AnyCrdt, now_ms: f64, max_ahead_ms: u64) -> Res
         Some(_) => {}
     }
     delta.check_values()?;
-    if let AnyCrdt::LWWRegister(r) = delta {
-        bounded(r, now_ms, max_ahead_ms)?;
-    }
-    Ok(())
+    bounded(delta, now_ms, max_ahead_ms)
 }
 
-fn bounded(r: &LWWRegister<Vec<u8>>, now_ms: f64, max_ahead_ms: u64) -> Result<(), Error> {
-    if let Some(t) = r.timestamp() {
+/// The latest LWW timestamp a state holds (an `LWWRegister`'s, or any field's of a map).
+fn latest_write(x: &AnyCrdt) -> Option<deltacrdt::Timestamp> {
+    match x {
+        AnyCrdt::LWWRegister(r) => r.timestamp(),
+        AnyCrdt::ORMap(m) => map::check_doc(m).ok().flatten(),
+
+        _ => None,
+    }
+}
+
+fn bounded(x: &AnyCrdt, now_ms: f64, max_ahead_ms: u64) -> Result<(), Error> {
+    if let Some(t) = latest_write(x) {
         let bound = TimeBound {
             now_ms: wall_ms(now_ms)?,
             max_ahead_ms,
@@ -348,9 +384,7 @@ impl WasmReplica {
     /// sends it on to the neighbours.
     pub fn merge(&mut self, bytes: &[u8], now_ms: f64) -> R<bool> {
         let x = self.kind.decode(bytes)?;
-        if let AnyCrdt::LWWRegister(r) = &x {
-            bounded(r, now_ms, self.max_ahead_ms)?;
-        }
+        bounded(&x, now_ms, self.max_ahead_ms)?;
         Ok(match &mut self.core {
             Core::Solo { state, .. } => state.join(x),
             Core::Synced { session, .. } => session.apply_delta(x),
@@ -457,6 +491,84 @@ impl WasmReplica {
         Ok(self.edit(Op::Set(value.to_vec(), now), keep_delta)?)
     }
 
+    /// `EWFlag`: enables the flag.
+    pub fn enable(&mut self, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Enable, keep_delta)?)
+    }
+
+    /// `EWFlag`: disables the flag (the enables seen here).
+    pub fn disable(&mut self, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Disable, keep_delta)?)
+    }
+
+    /// `BoundedCounter`: moves `n` of this replica's rights to replica `to`.
+    pub fn transfer(&mut self, to: u64, n: u64, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Transfer(to, n), keep_delta)?)
+    }
+
+    /// `ORMap`: one edit of the value at `path` (concatenated encoded `Uint8Array` keys, each
+    /// a kind byte then the UTF-8 name). `op`: 0 add `amount` (counter), 1 enable, 2 disable
+    /// (flag), 3 write `value` (LWW field, at wall time `now_ms`), 4 add, 5 remove `value`
+    /// (set), 6 write `value` (register), 7 clear (set, register, map), 8 remove the key
+    /// `value` (map).
+    #[wasm_bindgen(js_name = mapEdit)]
+    pub fn map_edit(
+        &mut self,
+        path: &[u8],
+        op: u8,
+        value: &[u8],
+        amount: i64,
+        now_ms: f64,
+        keep_delta: bool,
+    ) -> R<bool> {
+        let path = map::parse_path(path)?;
+        let checked = |v: &[u8]| -> Result<Vec<u8>, Error> {
+            value::check(v)?;
+            Ok(v.to_vec())
+        };
+        let leaf = match op {
+            0 => Leaf::Add(amount),
+            1 => Leaf::Enable,
+            2 => Leaf::Disable,
+            3 => Leaf::Lww(checked(value)?, wall_ms(now_ms)?),
+            4 => Leaf::Insert(checked(value)?),
+            5 => Leaf::Delete(value.to_vec()),
+            6 => Leaf::Write(checked(value)?),
+            7 => Leaf::Clear,
+            8 => Leaf::RemoveKey(
+                Key::parse(value).map_err(|e| Error::new("argument", format!("bad key: {e}")))?,
+            ),
+            _ => return Err(Error::new("argument", "unknown map operation").into()),
+        };
+        Ok(self.edit(Op::Map(path, leaf), keep_delta)?)
+    }
+
+    /// `ORMap`: the value at `path` as an encoded JS value (see [`map::read`]).
+    #[wasm_bindgen(js_name = mapRead)]
+    pub fn map_read(&self, path: &[u8]) -> R<Vec<u8>> {
+        let path = map::parse_path(path)?;
+        Ok(match self.state() {
+            AnyCrdt::ORMap(m) => map::read(m, &path),
+
+            _ => vec![value::tag::NULL],
+        })
+    }
+
+    /// `EWFlag`: whether the flag is enabled.
+    pub fn enabled(&self) -> bool {
+        matches!(self.state(), AnyCrdt::EWFlag(f) if f.is_enabled())
+    }
+
+    /// `BoundedCounter`: this replica's local rights, as 16 little-endian bytes.
+    #[wasm_bindgen(js_name = rightsBytes)]
+    pub fn rights_bytes(&self) -> Vec<u8> {
+        let v: i128 = match self.state() {
+            AnyCrdt::BoundedCounter(c) => c.local_rights(self.id),
+            _ => 0,
+        };
+        v.to_le_bytes().to_vec()
+    }
+
     // ----- reads -----
 
     /// Counters: the value, as 16 little-endian two's-complement bytes.
@@ -465,6 +577,8 @@ impl WasmReplica {
         let v: i128 = match self.state() {
             AnyCrdt::GCounter(c) => c.value() as i128,
             AnyCrdt::PNCounter(c) => c.value(),
+            AnyCrdt::CausalCounter(c) => c.value(),
+            AnyCrdt::BoundedCounter(c) => c.value(),
             _ => 0,
         };
         v.to_le_bytes().to_vec()
@@ -496,6 +610,8 @@ impl WasmReplica {
             AnyCrdt::ORSet(s) => s.len(),
             AnyCrdt::MVRegister(r) => r.siblings().len(),
             AnyCrdt::LWWRegister(r) => usize::from(r.value().is_some()),
+            AnyCrdt::ORMap(m) => m.len(),
+
             _ => 0,
         };
         u32::try_from(n).unwrap_or(u32::MAX)

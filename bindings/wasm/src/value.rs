@@ -204,6 +204,20 @@ pub fn split(bytes: &[u8]) -> Result<Vec<&[u8]>, ValueError> {
     Ok(out)
 }
 
+/// Appends a number in the value format: a safe integer as tag 3 (zigzag varint), anything
+/// larger as the nearest f64 (tag 4).
+pub fn write_number(n: i128, out: &mut Vec<u8>) {
+    let safe = i128::from(MAX_SAFE_INTEGER);
+    if (-safe..=safe).contains(&n) {
+        out.push(tag::INT);
+        let z = ((n << 1) ^ (n >> 127)) as u64;
+        deltacrdt::codec::write_varint(out, z);
+    } else {
+        out.push(tag::FLOAT);
+        out.extend_from_slice(&(n as f64).to_le_bytes());
+    }
+}
+
 /// Appends each value to `out` as is: concatenated values are self-delimiting.
 pub fn concat<'a>(values: impl Iterator<Item = &'a Vec<u8>>) -> Vec<u8> {
     let mut out = Vec::new();

@@ -131,3 +131,47 @@ async function loadSync(): Promise<void> {
 
 export { to, applied, lacking, counterValue, loadSync };
 export { listed, present, size, anyValue, n, big, name, writer, first, conflicted, delta, changed, id, load };
+
+// ORMap and the new kinds.
+import {
+  ORMap,
+  CausalCounter,
+  EWFlag,
+  BoundedCounter,
+  type MapJSON,
+  type MapEntry,
+  type MapValueKind,
+  type CounterHandle,
+  type LWWHandle,
+} from 'deltacrdt';
+
+const cart = new ORMap(1n);
+const milk: CounterHandle = cart.map('alice').counter('milk');
+milk.inc(2);
+const qty: number = milk.value;
+const note: LWWHandle<string> = cart.map('alice').lww<string>('note');
+note.set('x');
+const noteValue: string | undefined = note.value;
+cart.map('alice').set<number>('ids').add(1);
+cart.flag('express').enable();
+const express: boolean = cart.flag('express').value;
+const removed: boolean = cart.remove('alice', 'map');
+const json: MapJSON = cart.toJSON();
+const entries: MapEntry[] = cart.entries();
+const kind: MapValueKind | undefined = entries[0]?.kind;
+const names: string[] = cart.keys();
+cart.onChange((e: ChangeEvent) => {
+  const paths: readonly (readonly string[])[] | undefined = e.paths;
+  void paths;
+});
+const cartSession = new MainSyncSession('ORMap', { replicaId: 2n });
+const sessionCart: ORMap = cartSession.replica;
+const cc = new CausalCounter(1n);
+cc.dec(1);
+const flag = new EWFlag(1n);
+flag.enable();
+const bounded = new BoundedCounter(1n);
+bounded.inc(3);
+bounded.transfer(2n, 1);
+const rights: number = bounded.rights;
+void [qty, noteValue, express, removed, json, kind, names, sessionCart, rights];
