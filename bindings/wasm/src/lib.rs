@@ -28,6 +28,7 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 pub mod error;
 pub mod kinds;
 pub mod map;
+mod memory;
 pub mod replica;
 pub mod session;
 pub mod value;

@@ -276,6 +276,12 @@ impl WasmReplica {
     /// # Errors
     /// As for [`apply`]; nothing changed then.
     pub fn edit(&mut self, op: Op, keep_delta: bool) -> Result<bool, Error> {
+        let _grow = crate::memory::GrowAhead::start();
+        if let Op::AddAll(vs) = &op {
+            // The state, the delta and the pending group: about 160 bytes an element, grown
+            // in one step rather than page by page.
+            crate::memory::reserve(vs.len().saturating_mul(160));
+        }
         let (id, clock) = (self.id, &mut self.clock);
         let delta = match &mut self.core {
             Core::Solo { state, pending } => {
@@ -361,6 +367,7 @@ impl WasmReplica {
     /// A replica of `kind` holding the state `bytes` (from `toBytes`), mutating as `replica`.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(kind: &str, bytes: &[u8], replica: u64) -> R<WasmReplica> {
+        let _grow = crate::memory::GrowAhead::start();
         let kind = kind_of(kind)?;
         let core = Core::Solo {
             state: kind.decode(bytes)?,
@@ -383,6 +390,7 @@ impl WasmReplica {
     /// wall time `now_ms`); returns whether the state changed. A session-held replica also
     /// sends it on to the neighbours.
     pub fn merge(&mut self, bytes: &[u8], now_ms: f64) -> R<bool> {
+        let _grow = crate::memory::GrowAhead::start();
         let x = self.kind.decode(bytes)?;
         bounded(&x, now_ms, self.max_ahead_ms)?;
         Ok(match &mut self.core {

@@ -150,6 +150,7 @@ impl WasmReplica {
     /// which run as soon as it ends). On error nothing changed.
     #[wasm_bindgen(js_name = handleMessage)]
     pub fn handle_message(&mut self, from: u64, bytes: &[u8], now_ms: f64) -> R<bool> {
+        let _grow = crate::memory::GrowAhead::start();
         let check = hook(self.kind, now_ms, self.max_ahead_ms);
         let changed = self
             .held_mut()?
