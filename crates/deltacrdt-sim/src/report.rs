@@ -138,7 +138,7 @@ pub fn svg(title: &str, reports: &[RunReport]) -> String {
         .filter(|s| reports.iter().any(|r| r.strategy == *s))
         .collect();
     let colours = [
-        "#8c564b", "#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#1f77b4",
+        "#8c564b", "#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#1f77b4", "#17becf",
     ];
     let ratios: Vec<f64> = reports
         .iter()

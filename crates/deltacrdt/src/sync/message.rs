@@ -48,6 +48,19 @@ const ACK: u8 = 1;
 const REQUEST_DIGEST: u8 = 2;
 const DIGEST: u8 = 4;
 const DELTA: u8 = 8;
+const TREE: u8 = 16;
+const PARENT: u8 = 32;
+
+/// The sender's place in the spanning tree ([`Strategy::SpanningTree`](super::Strategy)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TreeInfo {
+    /// The smallest replica id the sender knows a path to.
+    pub root: u64,
+    /// The sender's distance to it, in links.
+    pub dist: u64,
+    /// Whether the receiver is the sender's parent.
+    pub parent: bool,
+}
 
 /// An acknowledgement of the interval `start..end` of the buffer of incarnation `incarnation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +86,7 @@ pub(crate) struct Message<T, V> {
     pub request_digest: bool,
     pub digest: Option<V>,
     pub delta: Option<DeltaPart<T>>,
+    pub tree: Option<TreeInfo>,
 }
 
 impl<T: Binary, V: Binary> Message<T, V> {
@@ -92,7 +106,10 @@ impl<T: Binary, V: Binary> Message<T, V> {
                 0
             }
             | if self.digest.is_some() { DIGEST } else { 0 }
-            | if self.delta.is_some() { DELTA } else { 0 };
+            | if self.delta.is_some() { DELTA } else { 0 }
+            | self
+                .tree
+                .map_or(0, |t| TREE | if t.parent { PARENT } else { 0 });
         out.push(flags);
         if let Some(a) = &self.ack {
             out.extend_from_slice(&a.incarnation.to_le_bytes());
@@ -111,6 +128,10 @@ impl<T: Binary, V: Binary> Message<T, V> {
             write_len(&mut out, bytes.len());
             out.extend_from_slice(&bytes);
         }
+        if let Some(t) = &self.tree {
+            write_varint(&mut out, t.root);
+            write_varint(&mut out, t.dist);
+        }
         let crc = checksum(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -123,7 +144,8 @@ impl<T: Binary, V: Binary> Message<T, V> {
         let incarnation = u64_le(&mut r)?;
         let at = r.offset();
         let flags = r.byte()?;
-        if flags & !(ACK | REQUEST_DIGEST | DIGEST | DELTA) != 0 {
+        let known = ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT;
+        if flags & !known != 0 || (flags & PARENT != 0 && flags & TREE == 0) {
             return Err(r.error_at(at, DecodeErrorKind::InvalidTag(flags)).into());
         }
         let ack = if flags & ACK != 0 {
@@ -152,6 +174,15 @@ impl<T: Binary, V: Binary> Message<T, V> {
         } else {
             None
         };
+        let tree = if flags & TREE != 0 {
+            Some(TreeInfo {
+                root: r.varint()?,
+                dist: r.varint()?,
+                parent: flags & PARENT != 0,
+            })
+        } else {
+            None
+        };
         let body = r.offset();
         let mut crc = [0u8; 4];
         crc.copy_from_slice(r.take(4)?);
@@ -166,6 +197,7 @@ impl<T: Binary, V: Binary> Message<T, V> {
             request_digest: flags & REQUEST_DIGEST != 0,
             digest,
             delta,
+            tree,
         })
     }
 }
