@@ -587,8 +587,10 @@ where
         // An empty state is trivially at the neighbour: only later deltas need sending.
         let acked = (self.state.is_bottom() && self.config.strategy.uses_delta_buffer())
             .then_some(self.next_seq);
-        self.neighbours
-            .insert(neighbour, Neighbour::new(acked, self.now));
+        let mut n = Neighbour::new(acked, self.now);
+        // The spanning tree starts with where this session stands.
+        n.tree_due = self.config.strategy.uses_spanning_tree();
+        self.neighbours.insert(neighbour, n);
     }
 
     /// Removes a neighbour and what was kept for it; returns whether it was one.
