@@ -3,7 +3,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use deltacrdt::sync::{Measure, Session, Strategy, SyncConfig, Transmit};
+use deltacrdt::sync::{
+    message_parts, Measure, MessageParts, Session, Strategy, SyncConfig, Transmit,
+};
 use deltacrdt::DeltaCrdt;
 use deltacrdt::ReplicaId;
 
@@ -163,6 +165,9 @@ pub struct RunReport {
     pub peak_buffer_deltas: usize,
     /// Messages a session refused (always 0 unless the session has a bug).
     pub refused: u64,
+    /// Where the bytes sent went, summed over every message (header, acknowledgements,
+    /// digests, delta framing, deltas, tree information, checksums).
+    pub wire: MessageParts,
     /// `Ok` when all replicas converged to the join of every update made anywhere and the
     /// workload's own check passed; otherwise what went wrong.
     pub check: Result<(), String>,
@@ -207,6 +212,7 @@ struct Net {
     bytes: u64,
     units: u64,
     messages: u64,
+    wire: MessageParts,
 }
 
 impl Net {
@@ -218,6 +224,9 @@ impl Net {
         self.messages += 1;
         self.bytes += bytes.len() as u64;
         self.units += units;
+        if let Ok(p) = message_parts(&bytes) {
+            self.wire.add(&p);
+        }
         if partitioned && (from < n / 2) != (to < n / 2) {
             return;
         }
@@ -265,6 +274,7 @@ pub fn run<W: Workload>(
         bytes: 0,
         units: 0,
         messages: 0,
+        wire: MessageParts::default(),
     };
     let mut work_rng = root.fork();
     let adjacency = scenario.topology.neighbours(n);
@@ -403,6 +413,7 @@ pub fn run<W: Workload>(
         peak_buffer_bytes: peak_bytes,
         peak_buffer_deltas: peak_deltas,
         refused,
+        wire: net.wire,
         check,
     }
 }

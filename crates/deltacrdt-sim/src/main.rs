@@ -134,6 +134,8 @@ fn main() -> ExitCode {
         )
     };
     print!("{}", report::table(&reports));
+    println!("\nbytes per message, by part of the wire format:");
+    print!("{}", report::wire_table(&reports));
     if let Err(e) = write_outputs(&args, title, &reports) {
         eprintln!("{e}");
         return ExitCode::FAILURE;

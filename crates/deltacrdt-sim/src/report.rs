@@ -117,6 +117,49 @@ pub fn table(reports: &[RunReport]) -> String {
     out
 }
 
+/// Bytes per message by part of the wire format (see
+/// [`message_parts`](deltacrdt::sync::message_parts)), one row per run.
+pub fn wire_table(reports: &[RunReport]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<10} {:<9} {:<13} {:>8} {:>7} {:>6} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6}",
+        "workload",
+        "topology",
+        "strategy",
+        "messages",
+        "B/msg",
+        "header",
+        "ack",
+        "digest",
+        "framing",
+        "delta",
+        "tree",
+        "crc"
+    );
+    for r in reports {
+        let w = &r.wire;
+        let per = |x: usize| x as f64 / r.messages.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "{:<10} {:<9} {:<13} {:>8} {:>7.1} {:>6.1} {:>6.1} {:>7.1} {:>6.1} {:>6.1} {:>6.1} {:>6.1}",
+            r.workload,
+            r.topology.to_string(),
+            r.strategy.name(),
+            r.messages,
+            per(w.total()),
+            per(w.header),
+            per(w.ack),
+            per(w.digest),
+            per(w.delta_framing),
+            per(w.delta),
+            per(w.tree),
+            per(w.checksum),
+        );
+    }
+    out
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

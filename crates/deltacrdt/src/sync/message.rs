@@ -227,3 +227,111 @@ fn nested<X: Binary>(r: &mut Reader<'_>) -> Result<X, DecodeError> {
         e
     })
 }
+
+/// Where the bytes of one sync message go, part by part of the wire format (see
+/// [`sync`](super)). The parts add up to the message length.
+///
+/// ```
+/// use deltacrdt::sync::{message_parts, Session, SyncConfig};
+/// use deltacrdt::{ORSet, ReplicaId};
+/// let mut s = Session::new(ReplicaId(1), 1, ORSet::new(), SyncConfig::default());
+/// s.add_neighbour(ReplicaId(2));
+/// s.update(|set| set.add(ReplicaId(1), 7u64)).unwrap();
+/// s.tick();
+/// let t = s.poll_transmit().unwrap();
+/// let p = message_parts(&t.bytes).unwrap();
+/// assert_eq!((p.header, p.checksum), (11, 4));
+/// assert_eq!(p.total(), t.bytes.len());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MessageParts {
+    /// Format version, tag, sender incarnation and flags.
+    pub header: usize,
+    /// The acknowledgement: its incarnation and interval.
+    pub ack: usize,
+    /// The digest with its length.
+    pub digest: usize,
+    /// A delta's interval and length.
+    pub delta_framing: usize,
+    /// The delta itself, in the crate's binary format (its causal context included).
+    pub delta: usize,
+    /// The spanning-tree information.
+    pub tree: usize,
+    /// The CRC-32C trailer.
+    pub checksum: usize,
+}
+
+impl MessageParts {
+    /// The message length.
+    pub fn total(&self) -> usize {
+        self.header
+            + self.ack
+            + self.digest
+            + self.delta_framing
+            + self.delta
+            + self.tree
+            + self.checksum
+    }
+
+    /// Adds another message's parts.
+    pub fn add(&mut self, o: &MessageParts) {
+        self.header += o.header;
+        self.ack += o.ack;
+        self.digest += o.digest;
+        self.delta_framing += o.delta_framing;
+        self.delta += o.delta;
+        self.tree += o.tree;
+        self.checksum += o.checksum;
+    }
+}
+
+/// Splits a sync message into its parts without decoding the digest or the delta (for
+/// measurements; [`Session::handle_message`](super::Session::handle_message) checks
+/// everything).
+///
+/// # Errors
+/// [`SyncError::Malformed`] when the layout does not parse.
+pub fn message_parts(bytes: &[u8]) -> Result<MessageParts, SyncError> {
+    let mut r = Reader::new(bytes);
+    read_header(&mut r, MESSAGE_TAG)?;
+    u64_le(&mut r)?;
+    let flags = r.byte()?;
+    let mut p = MessageParts {
+        header: r.offset(),
+        ..MessageParts::default()
+    };
+    let mut at = r.offset();
+    let mut part = |r: &Reader<'_>| {
+        let n = r.offset() - at;
+        at = r.offset();
+        n
+    };
+    if flags & ACK != 0 {
+        u64_le(&mut r)?;
+        r.varint()?;
+        r.varint()?;
+        p.ack = part(&r);
+    }
+    if flags & DIGEST != 0 {
+        let len = r.count(1)?;
+        r.take(len)?;
+        p.digest = part(&r);
+    }
+    if flags & DELTA != 0 {
+        r.varint()?;
+        r.varint()?;
+        let len = r.count(1)?;
+        p.delta_framing = part(&r);
+        r.take(len)?;
+        p.delta = part(&r);
+    }
+    if flags & TREE != 0 {
+        r.varint()?;
+        r.varint()?;
+        p.tree = part(&r);
+    }
+    r.take(4)?;
+    r.finish()?;
+    p.checksum = part(&r);
+    Ok(p)
+}

@@ -116,5 +116,5 @@ pub use admit::{Admit, AdmitFn};
 pub use config::{Strategy, SyncConfig, UnknownStrategy};
 pub use error::{SyncError, UpdateError};
 pub use measure::Measure;
-pub use message::{checksum, MESSAGE_TAG};
+pub use message::{checksum, message_parts, MessageParts, MESSAGE_TAG};
 pub use session::{NeighbourStats, Session, Transmit};
