@@ -108,6 +108,7 @@ fn every_fault_strategy_and_workload_converges_and_loses_nothing() {
                         max_buffer_deltas: 24,
                         ..SyncConfig::default()
                     },
+                    ..Scenario::default()
                 };
                 let r = workload.run(&scenario, &mut |_| {});
                 assert!(
