@@ -37,7 +37,7 @@ fn small_scale_runs_converge_and_render() {
 fn random_peer_overlays_are_connected_and_seeded() {
     let t = Topology::RandomPeers { peers: 2, seed: 3 };
     let adj = t.neighbours(200);
-    let mut seen = vec![false; 200];
+    let mut seen = [false; 200];
     let mut stack = vec![0];
     seen[0] = true;
     while let Some(i) = stack.pop() {
