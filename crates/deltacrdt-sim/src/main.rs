@@ -5,7 +5,7 @@
 //! cargo run --release -p deltacrdt-sim -- icde         # Enes et al. micro experiment
 //! cargo run --release -p deltacrdt-sim -- scale        # 16 to 1,024 replicas, lossy
 //! options: --seed N   --csv FILE   --svg FILE
-//! scale options: --sizes 16,64,...   --updates N (per replica, default 10)
+//! scale options: --sizes 16,64,...   --updates N (per replica, default 4)
 //! ```
 
 use std::process::ExitCode;
@@ -29,7 +29,7 @@ fn parse() -> Result<Args, String> {
         icde: false,
         scale: false,
         sizes: SCALE_SIZES.to_vec(),
-        updates: 10,
+        updates: 4,
         seed: 1,
         csv: None,
         svg: None,

@@ -106,9 +106,9 @@ struct Neighbour<V> {
     probed_at: u64,
     /// Spanning tree: this session's place in the tree changed since the last message.
     tree_due: bool,
-    /// Spanning tree: this session's digest went to the (lazy) neighbour since the state
-    /// last changed.
-    announced: bool,
+    /// Spanning tree: the (lazy) neighbour's digest changed; ours is owed back once the
+    /// state is quiet.
+    owes_digest: bool,
     /// Spanning tree: the latest digest of the (lazy) neighbour, to see when it changes.
     seen_digest: Option<V>,
     stats: NeighbourStats,
@@ -137,7 +137,7 @@ impl<V> Neighbour<V> {
             waiting_since: None,
             probed_at: now,
             tree_due: false,
-            announced: false,
+            owes_digest: false,
             seen_digest: None,
             stats: NeighbourStats {
                 acked,
@@ -290,6 +290,10 @@ pub struct Session<T: DeltaCrdt> {
     tree: TreeView,
     /// The tick of the last change of the state.
     changed_at: u64,
+    /// Spanning tree: the quiet digest of this quiet spell went out.
+    quiet_sent: bool,
+    /// Spanning tree: the lazy neighbour that got the last quiet digest.
+    quiet_cursor: ReplicaId,
 }
 
 /// A session's place in the spanning tree: the smallest replica id it knows a path to, its
@@ -334,6 +338,8 @@ where
                 parent: None,
             },
             changed_at: 0,
+            quiet_sent: false,
+            quiet_cursor: replica,
         }
     }
 
@@ -627,6 +633,17 @@ where
         }
     }
 
+    /// The lazy neighbour next in turn for a quiet digest (spanning tree).
+    fn quiet_target(&self) -> Option<ReplicaId> {
+        let mut lazy = self
+            .neighbours
+            .iter()
+            .filter(|(_, n)| !n.eager)
+            .map(|(id, _)| *id);
+        let first = lazy.clone().next();
+        lazy.find(|id| *id > self.quiet_cursor).or(first)
+    }
+
     /// Ticks without any answer after which a neighbour is taken as down (spanning tree).
     fn down_ticks(&self) -> u64 {
         4 * self.config.retransmit_ticks.max(1)
@@ -792,7 +809,7 @@ where
             if strategy.uses_spanning_tree() && !n.eager && n.seen_digest.as_ref() != Some(&v) {
                 // The neighbour moved on: it may now hold what we lack, so our digest goes
                 // back once (answered only if it does).
-                n.announced = false;
+                n.owes_digest = true;
                 n.seen_digest = Some(v.clone());
             }
             n.reply_to = Some(v);
@@ -948,8 +965,16 @@ where
             // A lazy link: nothing is pushed. Once the state has stopped changing for a tick,
             // the digest goes out once, answered only if the neighbour has more: a replica
             // that waits for a lost delta on its tree path is repaired from the side.
-            if !n.announced && self.changed_at + 1 < now {
-                send_digest = true;
+            // One lazy neighbour per quiet spell, in turn (a digest is as big as the version),
+            // plus those whose own digest changed since.
+            if self.changed_at + 1 < now {
+                if n.owes_digest {
+                    send_digest = true;
+                } else if !self.quiet_sent && self.quiet_target() == Some(to) {
+                    send_digest = true;
+                    self.quiet_sent = true;
+                    self.quiet_cursor = to;
+                }
             }
         } else if n.round_due {
             match strategy {
@@ -1023,7 +1048,7 @@ where
         if send_digest {
             n.digest_at = now;
             n.digest_sent = true;
-            n.announced = true;
+            n.owes_digest = false;
         }
         if msg.request_digest {
             n.requested_at = Some(now);
@@ -1103,9 +1128,7 @@ where
         self.next_seq += 1;
         if self.config.strategy.uses_spanning_tree() {
             self.changed_at = self.now;
-            for n in self.neighbours.values_mut() {
-                n.announced = false;
-            }
+            self.quiet_sent = false;
         }
         self.trim();
     }
