@@ -109,6 +109,8 @@ struct Neighbour<V> {
     /// Spanning tree: the (lazy) neighbour's digest changed; ours is owed back once the
     /// state is quiet.
     owes_digest: bool,
+    /// Spanning tree: when the last message (each carries the tree information) went out.
+    told_at: u64,
     /// Spanning tree: the latest digest of the (lazy) neighbour, to see when it changes.
     seen_digest: Option<V>,
     stats: NeighbourStats,
@@ -138,6 +140,7 @@ impl<V> Neighbour<V> {
             probed_at: now,
             tree_due: false,
             owes_digest: false,
+            told_at: now,
             seen_digest: None,
             stats: NeighbourStats {
                 acked,
@@ -618,9 +621,15 @@ where
         }
         if self.config.strategy.uses_spanning_tree() {
             let patience = self.down_ticks();
-            let now = self.now;
+            let rto = self.config.retransmit_ticks.max(1);
+            let (now, root) = (self.now, self.tree.root.0);
             let mut changed = false;
             for n in self.neighbours.values_mut() {
+                // A neighbour that names a larger root has not heard of ours (the message was
+                // lost, and it may have nothing to send that would bring ours back): tell it.
+                if !n.down && n.tree.is_some_and(|t| t.root > root) && now - n.told_at >= rto {
+                    n.tree_due = true;
+                }
                 if !n.down && n.waiting_since.is_some_and(|t| now - t >= patience) {
                     n.down = true;
                     n.probed_at = now;
@@ -910,6 +919,7 @@ where
             n.reply_to = None;
             n.tree_due = false;
             if let Some(msg) = msg {
+                n.told_at = self.now;
                 let units = msg.delta.as_ref().map_or(0, |d| d.payload.units());
                 let bytes = msg.encode();
                 n.stats.messages_sent += 1;
@@ -1033,7 +1043,11 @@ where
             // neighbour taken as down, is worth a message of its own.
             let probe = n.round_due && n.down && now - n.probed_at >= down_ticks;
             if probe {
+                // A probe asks for the neighbour's digest: its answer is what tells us it is up
+                // (it may have nothing else to send), and our catch-up follows from it.
                 n.probed_at = now;
+                n.requested_at = Some(now);
+                msg.request_digest = true;
             }
             force = n.tree_due || probe;
             msg.tree = Some(TreeInfo {
