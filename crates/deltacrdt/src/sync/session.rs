@@ -111,6 +111,9 @@ struct Neighbour<V> {
     owes_digest: bool,
     /// Spanning tree: when the last message (each carries the tree information) went out.
     told_at: u64,
+    /// Spanning tree: the neighbour seems not to know our root; the next message asks for
+    /// its digest, whose answer brings back both its place in the tree and what it lacks.
+    nudge: bool,
     /// Spanning tree: the latest digest of the (lazy) neighbour, to see when it changes.
     seen_digest: Option<V>,
     stats: NeighbourStats,
@@ -141,6 +144,7 @@ impl<V> Neighbour<V> {
             tree_due: false,
             owes_digest: false,
             told_at: now,
+            nudge: false,
             seen_digest: None,
             stats: NeighbourStats {
                 acked,
@@ -629,6 +633,7 @@ where
                 // lost, and it may have nothing to send that would bring ours back): tell it.
                 if !n.down && n.tree.is_some_and(|t| t.root > root) && now - n.told_at >= rto {
                     n.tree_due = true;
+                    n.nudge = true;
                 }
                 if !n.down && n.waiting_since.is_some_and(|t| now - t >= patience) {
                     n.down = true;
@@ -1046,6 +1051,11 @@ where
                 // A probe asks for the neighbour's digest: its answer is what tells us it is up
                 // (it may have nothing else to send), and our catch-up follows from it.
                 n.probed_at = now;
+                n.requested_at = Some(now);
+                msg.request_digest = true;
+            }
+            if n.nudge {
+                n.nudge = false;
                 n.requested_at = Some(now);
                 msg.request_digest = true;
             }
