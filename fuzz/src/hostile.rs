@@ -22,7 +22,7 @@
 //! shared-id misuse the sessions report, not something they can reconcile).
 
 use arbitrary::Arbitrary;
-use deltacrdt::sync::{checksum, Session, SyncConfig, SyncError, MESSAGE_TAG};
+use deltacrdt::sync::{checksum, Session, Strategy, SyncConfig, SyncError, MESSAGE_TAG};
 use deltacrdt::{Binary, CausalContext, DeltaCrdt, Dot, Lattice, ORSet, ReplicaId};
 
 const IDS: [ReplicaId; 2] = [ReplicaId(1), ReplicaId(2)];
@@ -339,7 +339,13 @@ fn genuine_refusal(e: &SyncError) {
 
 /// Runs a scenario; panics on a broken contract.
 pub fn run(actions: &[Action]) {
+    run_with(Strategy::default(), actions);
+}
+
+/// [`run`] with both honest sessions on `strategy`.
+pub fn run_with(strategy: Strategy, actions: &[Action]) {
     let config = SyncConfig {
+        strategy,
         digest_ticks: DIGEST_TICKS,
         retransmit_ticks: 2,
         ..SyncConfig::default()

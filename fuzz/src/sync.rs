@@ -6,7 +6,7 @@
 //! exchange of clean rounds makes both replicas equal.
 
 use arbitrary::Arbitrary;
-use deltacrdt::sync::{Session, SyncConfig};
+use deltacrdt::sync::{Session, Strategy, SyncConfig};
 use deltacrdt::{ORSet, ReplicaId};
 
 /// One step of a session scenario.
@@ -51,8 +51,17 @@ const IDS: [ReplicaId; 2] = [ReplicaId(1), ReplicaId(2)];
 
 /// Runs a scenario; panics on a broken contract.
 pub fn run(actions: &[Action]) {
+    run_with(Strategy::default(), actions);
+}
+
+/// [`run`] with both sessions on `strategy`.
+pub fn run_with(strategy: Strategy, actions: &[Action]) {
+    let config = SyncConfig {
+        strategy,
+        ..SyncConfig::default()
+    };
     let mut s: [Session<ORSet<u64>>; 2] = [0, 1].map(|i| {
-        let mut s = Session::new(IDS[i], 1, ORSet::new(), SyncConfig::default());
+        let mut s = Session::new(IDS[i], 1, ORSet::new(), config.clone());
         s.add_neighbour(IDS[1 - i]);
         s
     });

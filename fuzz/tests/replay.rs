@@ -5,6 +5,7 @@ use std::fs;
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
+use deltacrdt::sync::Strategy;
 use deltacrdt_fuzz::{convergence, decode, delta_since, hostile, sync};
 
 /// Every file of `corpus/<target>` and `regressions/<target>`; at least `min` of them.
@@ -59,7 +60,9 @@ fn delta_since_corpus_passes() {
 fn sync_session_corpus_passes() {
     for bytes in inputs("sync_session", 5) {
         let actions: Vec<sync::Action> = parse(&bytes).expect("seeds parse");
-        sync::run(&actions);
+        for strategy in [Strategy::BpRr, Strategy::SpanningTree] {
+            sync::run_with(strategy, &actions);
+        }
     }
 }
 
@@ -67,6 +70,8 @@ fn sync_session_corpus_passes() {
 fn hostile_sessions_corpus_passes() {
     for bytes in inputs("hostile_sessions", 5) {
         let actions: Vec<hostile::Action> = parse(&bytes).expect("seeds parse");
-        hostile::run(&actions);
+        for strategy in [Strategy::BpRr, Strategy::SpanningTree] {
+            hostile::run_with(strategy, &actions);
+        }
     }
 }

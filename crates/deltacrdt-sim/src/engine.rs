@@ -3,7 +3,9 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-use deltacrdt::sync::{Measure, Session, Strategy, SyncConfig, Transmit};
+use deltacrdt::sync::{
+    message_parts, Measure, MessageParts, Session, Strategy, SyncConfig, Transmit,
+};
 use deltacrdt::DeltaCrdt;
 use deltacrdt::ReplicaId;
 
@@ -93,6 +95,9 @@ pub struct Scenario {
     pub max_rounds: u64,
     /// Session settings (the strategy field is overridden by `strategy`).
     pub config: SyncConfig,
+    /// Whether [`Progress::missing_units`] is computed (a `delta_since` per replica per
+    /// round: turned off for large clusters, where it is then 0).
+    pub track_missing: bool,
 }
 
 impl Default for Scenario {
@@ -106,6 +111,7 @@ impl Default for Scenario {
             seed: 1,
             max_rounds: 2_000,
             config: SyncConfig::default(),
+            track_missing: true,
         }
     }
 }
@@ -161,8 +167,13 @@ pub struct RunReport {
     pub peak_buffer_bytes: usize,
     /// The most deltas any replica buffered at a round's end.
     pub peak_buffer_deltas: usize,
+    /// The encoded size of the final state of a replica (the largest, if they differ).
+    pub state_bytes: usize,
     /// Messages a session refused (always 0 unless the session has a bug).
     pub refused: u64,
+    /// Where the bytes sent went, summed over every message (header, acknowledgements,
+    /// digests, delta framing, deltas, tree information, checksums).
+    pub wire: MessageParts,
     /// `Ok` when all replicas converged to the join of every update made anywhere and the
     /// workload's own check passed; otherwise what went wrong.
     pub check: Result<(), String>,
@@ -207,6 +218,7 @@ struct Net {
     bytes: u64,
     units: u64,
     messages: u64,
+    wire: MessageParts,
 }
 
 impl Net {
@@ -218,6 +230,9 @@ impl Net {
         self.messages += 1;
         self.bytes += bytes.len() as u64;
         self.units += units;
+        if let Ok(p) = message_parts(&bytes) {
+            self.wire.add(&p);
+        }
         if partitioned && (from < n / 2) != (to < n / 2) {
             return;
         }
@@ -265,6 +280,7 @@ pub fn run<W: Workload>(
         bytes: 0,
         units: 0,
         messages: 0,
+        wire: MessageParts::default(),
     };
     let mut work_rng = root.fork();
     let adjacency = scenario.topology.neighbours(n);
@@ -350,11 +366,17 @@ pub fn run<W: Workload>(
         let mut up = 0;
         let mut up_to_date = 0;
         let mut missing_units = 0;
+        let oracle_units = oracle.units();
         for node in &nodes {
             if let Node::Up(s) = node {
                 up += 1;
-                up_to_date += usize::from(*s.state() == oracle);
-                missing_units += oracle.delta_since(&s.state().version()).units();
+                // Every state is a join of deltas the oracle holds: fewer units, not there yet
+                // (a cheap test before the full comparison, for large clusters).
+                let done = s.state().units() == oracle_units && *s.state() == oracle;
+                up_to_date += usize::from(done);
+                if !done && scenario.track_missing {
+                    missing_units += oracle.delta_since(&s.state().version()).units();
+                }
                 peak_bytes = peak_bytes.max(s.buffer_bytes());
                 peak_deltas = peak_deltas.max(s.buffer_len());
             }
@@ -374,6 +396,14 @@ pub fn run<W: Workload>(
             break;
         }
     }
+    let state_bytes = nodes
+        .iter()
+        .filter_map(|node| match node {
+            Node::Up(s) => Some(s.persist().len()),
+            Node::Down { .. } => None,
+        })
+        .max()
+        .unwrap_or(0);
     let mut check = Ok(());
     if converged_at.is_none() {
         check = Err(format!("not converged after {round} rounds"));
@@ -402,7 +432,9 @@ pub fn run<W: Workload>(
         rounds_to_converge: converged_at.map(|r| r - quiet_after),
         peak_buffer_bytes: peak_bytes,
         peak_buffer_deltas: peak_deltas,
+        state_bytes,
         refused,
+        wire: net.wire,
         check,
     }
 }

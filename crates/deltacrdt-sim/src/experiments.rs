@@ -107,3 +107,40 @@ pub fn default_scenario(strategy: Strategy, seed: u64) -> Scenario {
         ..Scenario::default()
     }
 }
+
+/// The cluster sizes of [`scale`].
+pub const SCALE_SIZES: [usize; 4] = [16, 64, 256, 1_024];
+
+/// How cost grows with cluster size: BP+RR and the spanning tree on `nodes` replicas, a
+/// partial mesh with 4 neighbours up to 64 replicas and, above, a ring plus 2 random peers per
+/// replica (about 6 neighbours each: the partial views of a random peer-sampling service),
+/// losing 10% of messages, duplicating 5% and reordering them (latency 5 to 150 units).
+/// Every replica adds `updates_per_node` set elements, one per round.
+pub fn scale_scenario(
+    strategy: Strategy,
+    nodes: usize,
+    updates_per_node: u64,
+    seed: u64,
+) -> Scenario {
+    Scenario {
+        nodes,
+        topology: if nodes <= 64 {
+            Topology::PartialMesh(4)
+        } else {
+            Topology::RandomPeers { peers: 2, seed }
+        },
+        strategy,
+        updates_per_node,
+        faults: Faults {
+            loss: 0.10,
+            duplicate: 0.05,
+            latency_min: 5,
+            latency_max: 150,
+            ..Faults::default()
+        },
+        seed,
+        max_rounds: 1_000,
+        track_missing: false,
+        ..Scenario::default()
+    }
+}

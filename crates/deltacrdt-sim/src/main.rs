@@ -3,17 +3,22 @@
 //! ```text
 //! cargo run --release -p deltacrdt-sim                 # default scenario, all strategies
 //! cargo run --release -p deltacrdt-sim -- icde         # Enes et al. micro experiment
+//! cargo run --release -p deltacrdt-sim -- scale        # 16 to 1,024 replicas, lossy
 //! options: --seed N   --csv FILE   --svg FILE
+//! scale options: --sizes 16,64,...   --updates N (per replica, default 4)
 //! ```
 
 use std::process::ExitCode;
 
 use deltacrdt::sync::Strategy;
-use deltacrdt_sim::experiments::{default_scenario, icde};
+use deltacrdt_sim::experiments::{default_scenario, icde, scale_scenario, SCALE_SIZES};
 use deltacrdt_sim::{report, Progress, RunReport, WorkloadKind};
 
 struct Args {
     icde: bool,
+    scale: bool,
+    sizes: Vec<usize>,
+    updates: u64,
     seed: u64,
     csv: Option<String>,
     svg: Option<String>,
@@ -22,6 +27,9 @@ struct Args {
 fn parse() -> Result<Args, String> {
     let mut args = Args {
         icde: false,
+        scale: false,
+        sizes: SCALE_SIZES.to_vec(),
+        updates: 4,
         seed: 1,
         csv: None,
         svg: None,
@@ -31,6 +39,20 @@ fn parse() -> Result<Args, String> {
         match a.as_str() {
             "icde" => args.icde = true,
             "default" => args.icde = false,
+            "scale" => args.scale = true,
+            "--sizes" => {
+                let v = it.next().ok_or("--sizes needs a list like 16,64")?;
+                args.sizes = v
+                    .split(',')
+                    .map(|x| x.parse().map_err(|_| format!("--sizes: not a number: {x}")))
+                    .collect::<Result<_, _>>()?;
+            }
+            "--updates" => {
+                let v = it.next().ok_or("--updates needs a number")?;
+                args.updates = v
+                    .parse()
+                    .map_err(|_| format!("--updates: not a number: {v}"))?;
+            }
             "--seed" => {
                 let v = it.next().ok_or("--seed needs a number")?;
                 args.seed = v
@@ -41,7 +63,7 @@ fn parse() -> Result<Args, String> {
             "--svg" => args.svg = Some(it.next().ok_or("--svg needs a file name")?),
             "-h" | "--help" => {
                 return Err(String::from(
-                    "usage: deltacrdt-sim [default|icde] [--seed N] [--csv FILE] [--svg FILE]",
+                    "usage: deltacrdt-sim [default|icde|scale] [--seed N] [--csv FILE] [--svg FILE] [--sizes 16,64,256,1024] [--updates N]",
                 ))
             }
             other => return Err(format!("unknown argument {other} (try --help)")),
@@ -89,6 +111,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.scale {
+        return scale(&args);
+    }
     let (title, reports) = if args.icde {
         println!("Enes et al. (ICDE 2019) micro experiment: 15 nodes, 100 updates per node, one per round");
         let reports = icde(args.seed);
@@ -134,11 +159,67 @@ fn main() -> ExitCode {
         )
     };
     print!("{}", report::table(&reports));
+    println!("\nbytes per message, by part of the wire format:");
+    print!("{}", report::wire_table(&reports));
     if let Err(e) = write_outputs(&args, title, &reports) {
         eprintln!("{e}");
         return ExitCode::FAILURE;
     }
     if reports.iter().all(RunReport::passed) {
+        println!("all runs converged and lost nothing");
+        ExitCode::SUCCESS
+    } else {
+        println!("SOME RUNS FAILED");
+        ExitCode::FAILURE
+    }
+}
+
+/// The scale experiment: BP+RR and the spanning tree at each size, side by side.
+fn scale(args: &Args) -> ExitCode {
+    println!(
+        "scale: {} set adds per replica, one per round; 10% loss, 5% duplicates, latency 5..150; \
+         partial mesh (4 neighbours) up to 64 replicas, ring + 2 random peers per replica above; seed {}",
+        args.updates, args.seed
+    );
+    let mut runs = Vec::new();
+    for &n in &args.sizes {
+        for strategy in [Strategy::BpRr, Strategy::SpanningTree] {
+            let scenario = scale_scenario(strategy, n, args.updates, args.seed);
+            let start = std::time::Instant::now();
+            let report = WorkloadKind::Set.run(&scenario, &mut |_| {});
+            let wall_seconds = start.elapsed().as_secs_f64();
+            let run = report::ScaleRun {
+                report,
+                wall_seconds,
+            };
+            print!(
+                "{}",
+                report::scale_table(std::slice::from_ref(&run))
+                    .lines()
+                    .nth(1)
+                    .map_or(String::new(), |l| format!("{l}\n"))
+            );
+            runs.push(run);
+        }
+    }
+    println!();
+    print!("{}", report::scale_table(&runs));
+    if let Some(path) = &args.csv {
+        if let Err(e) = std::fs::write(path, report::scale_csv(&runs)) {
+            eprintln!("{path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {path}");
+    }
+    if let Some(path) = &args.svg {
+        let svg = report::scale_svg("cost against cluster size (lossy, set adds)", &runs);
+        if let Err(e) = std::fs::write(path, svg) {
+            eprintln!("{path}: {e}");
+            return ExitCode::FAILURE;
+        }
+        println!("wrote {path}");
+    }
+    if runs.iter().all(|r| r.report.passed()) {
         println!("all runs converged and lost nothing");
         ExitCode::SUCCESS
     } else {

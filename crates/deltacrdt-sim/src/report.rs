@@ -117,6 +117,49 @@ pub fn table(reports: &[RunReport]) -> String {
     out
 }
 
+/// Bytes per message by part of the wire format (see
+/// [`message_parts`](deltacrdt::sync::message_parts)), one row per run.
+pub fn wire_table(reports: &[RunReport]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<10} {:<9} {:<13} {:>8} {:>7} {:>6} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6}",
+        "workload",
+        "topology",
+        "strategy",
+        "messages",
+        "B/msg",
+        "header",
+        "ack",
+        "digest",
+        "framing",
+        "delta",
+        "tree",
+        "crc"
+    );
+    for r in reports {
+        let w = &r.wire;
+        let per = |x: usize| x as f64 / r.messages.max(1) as f64;
+        let _ = writeln!(
+            out,
+            "{:<10} {:<9} {:<13} {:>8} {:>7.1} {:>6.1} {:>6.1} {:>7.1} {:>6.1} {:>6.1} {:>6.1} {:>6.1}",
+            r.workload,
+            r.topology.to_string(),
+            r.strategy.name(),
+            r.messages,
+            per(w.total()),
+            per(w.header),
+            per(w.ack),
+            per(w.digest),
+            per(w.delta_framing),
+            per(w.delta),
+            per(w.tree),
+            per(w.checksum),
+        );
+    }
+    out
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -138,7 +181,7 @@ pub fn svg(title: &str, reports: &[RunReport]) -> String {
         .filter(|s| reports.iter().any(|r| r.strategy == *s))
         .collect();
     let colours = [
-        "#8c564b", "#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#1f77b4",
+        "#8c564b", "#d62728", "#ff7f0e", "#9467bd", "#2ca02c", "#1f77b4", "#17becf",
     ];
     let ratios: Vec<f64> = reports
         .iter()
@@ -253,6 +296,245 @@ pub fn svg(title: &str, reports: &[RunReport]) -> String {
         out,
         r#"<text x="{left}" y="{:.1}">transmission in payload units relative to bp-rr, log scale (lower is better)</text>"#,
         height - 15.0
+    );
+    out.push_str("</svg>\n");
+    out
+}
+
+/// One run of the scale experiment with the simulator's own wall time (measured by the
+/// caller: the engine reads no clock).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScaleRun {
+    /// The run.
+    pub report: RunReport,
+    /// Seconds the simulation took.
+    pub wall_seconds: f64,
+}
+
+impl ScaleRun {
+    /// Bytes sent per update made.
+    pub fn bytes_per_update(&self) -> f64 {
+        self.report.bytes as f64 / self.report.updates.max(1) as f64
+    }
+
+    /// Encoded bytes a replica holds: its final state plus the largest delta buffer seen.
+    pub fn memory_per_replica(&self) -> usize {
+        self.report.state_bytes + self.report.peak_buffer_bytes
+    }
+}
+
+/// The CSV header matching [`scale_csv`].
+pub const SCALE_CSV_HEADER: &str = "nodes,topology,edges,strategy,seed,updates,bytes,bytes_per_update,units_per_update,messages,rounds_to_converge,state_bytes,peak_buffer_bytes,memory_per_replica,wall_seconds,passed";
+
+/// The scale runs as CSV.
+pub fn scale_csv(runs: &[ScaleRun]) -> String {
+    let mut out = String::from(SCALE_CSV_HEADER);
+    out.push('\n');
+    for s in runs {
+        let r = &s.report;
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{:.1},{:.2},{},{},{},{},{},{:.2},{}",
+            r.nodes,
+            r.topology,
+            r.edges,
+            r.strategy,
+            r.seed,
+            r.updates,
+            r.bytes,
+            s.bytes_per_update(),
+            r.units as f64 / r.updates.max(1) as f64,
+            r.messages,
+            r.rounds_to_converge
+                .map_or(String::from("never"), |x| x.to_string()),
+            r.state_bytes,
+            r.peak_buffer_bytes,
+            s.memory_per_replica(),
+            s.wall_seconds,
+            r.passed()
+        );
+    }
+    out
+}
+
+/// The scale runs as a text table.
+pub fn scale_table(runs: &[ScaleRun]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:>6} {:<9} {:<13} {:>9} {:>10} {:>10} {:>9} {:>11} {:>8} {:>6}",
+        "nodes",
+        "topology",
+        "strategy",
+        "updates",
+        "B/update",
+        "units/upd",
+        "converge",
+        "mem/replica",
+        "wall",
+        "check"
+    );
+    for s in runs {
+        let r = &s.report;
+        let _ = writeln!(
+            out,
+            "{:>6} {:<9} {:<13} {:>9} {:>10.0} {:>10.1} {:>9} {:>11} {:>7.1}s {:>6}",
+            r.nodes,
+            r.topology.to_string(),
+            r.strategy.name(),
+            r.updates,
+            s.bytes_per_update(),
+            r.units as f64 / r.updates.max(1) as f64,
+            r.rounds_to_converge
+                .map_or(String::from("never"), |x| format!("+{x} rd")),
+            human_bytes(s.memory_per_replica() as u64),
+            s.wall_seconds,
+            if r.passed() { "ok" } else { "FAIL" },
+        );
+    }
+    out
+}
+
+/// Four panels (bytes per update, rounds to converge, memory per replica, wall time) against
+/// cluster size, both axes logarithmic, one line per strategy.
+pub fn scale_svg(title: &str, runs: &[ScaleRun]) -> String {
+    type Metric = (&'static str, fn(&ScaleRun) -> f64);
+    let metrics: [Metric; 4] = [
+        ("bytes per update", ScaleRun::bytes_per_update),
+        ("rounds to converge", |s| {
+            s.report
+                .rounds_to_converge
+                .map_or(f64::NAN, |x| x.max(1) as f64)
+        }),
+        ("memory per replica (bytes)", |s| {
+            s.memory_per_replica() as f64
+        }),
+        ("simulator wall time (s)", |s| s.wall_seconds.max(0.01)),
+    ];
+    let mut sizes: Vec<usize> = runs.iter().map(|s| s.report.nodes).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let strategies: Vec<Strategy> = Strategy::ALL
+        .into_iter()
+        .filter(|st| runs.iter().any(|s| s.report.strategy == *st))
+        .collect();
+    let colours = ["#2ca02c", "#17becf", "#d62728", "#9467bd"];
+    let (pw, ph, left, top, gap) = (230.0, 200.0, 60.0, 50.0, 70.0);
+    let width = left + 4.0 * (pw + gap);
+    let height = top + ph + 80.0;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" font-family="sans-serif" font-size="11">"#
+    );
+    let _ = writeln!(out, r#"<rect width="100%" height="100%" fill="white"/>"#);
+    let _ = writeln!(
+        out,
+        r#"<text x="{left}" y="22" font-size="14">{}</text>"#,
+        escape(title)
+    );
+    let (xlo, xhi) = (
+        (*sizes.first().unwrap_or(&1) as f64).log10(),
+        (*sizes.last().unwrap_or(&10) as f64).log10().max(1e-9),
+    );
+    for (mi, (name, f)) in metrics.iter().enumerate() {
+        let x0 = left + mi as f64 * (pw + gap);
+        let vals: Vec<f64> = runs
+            .iter()
+            .map(f)
+            .filter(|v| v.is_finite() && *v > 0.0)
+            .collect();
+        let lo = vals
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .log10()
+            .floor();
+        let hi = vals
+            .iter()
+            .copied()
+            .fold(1.0f64, f64::max)
+            .log10()
+            .ceil()
+            .max(lo + 1.0);
+        let x_of = |n: usize| {
+            x0 + if xhi > xlo {
+                ((n as f64).log10() - xlo) / (xhi - xlo) * pw
+            } else {
+                pw / 2.0
+            }
+        };
+        let y_of = |v: f64| top + ph - (v.log10() - lo) / (hi - lo) * ph;
+        let _ = writeln!(
+            out,
+            r##"<rect x="{x0:.1}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#bbb"/><text x="{:.1}" y="{:.1}" text-anchor="middle">{name}</text>"##,
+            x0 + pw / 2.0,
+            top - 8.0
+        );
+        let mut d = lo;
+        while d <= hi + 1e-9 {
+            let y = y_of(10f64.powf(d));
+            let _ = writeln!(
+                out,
+                r##"<line x1="{x0:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#eee"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+                x0 + pw,
+                x0 - 4.0,
+                y + 4.0,
+                10f64.powf(d)
+            );
+            d += 1.0;
+        }
+        for &n in &sizes {
+            let _ = writeln!(
+                out,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{n}</text>"#,
+                x_of(n),
+                top + ph + 16.0
+            );
+        }
+        for (si, st) in strategies.iter().enumerate() {
+            let pts: Vec<(f64, f64, f64)> = runs
+                .iter()
+                .filter(|s| s.report.strategy == *st)
+                .map(|s| (x_of(s.report.nodes), f(s)))
+                .filter(|(_, v)| v.is_finite() && *v > 0.0)
+                .map(|(x, v)| (x, y_of(v), v))
+                .collect();
+            let path: Vec<String> = pts
+                .iter()
+                .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
+                path.join(" "),
+                colours[si % colours.len()]
+            );
+            for (x, y, v) in pts {
+                let _ = writeln!(
+                    out,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{}"><title>{st}: {v:.1}</title></circle>"#,
+                    colours[si % colours.len()]
+                );
+            }
+        }
+    }
+    for (si, st) in strategies.iter().enumerate() {
+        let x = left + si as f64 * 140.0;
+        let y = height - 18.0;
+        let _ = writeln!(
+            out,
+            r#"<rect x="{x:.1}" y="{:.1}" width="12" height="12" fill="{}"/><text x="{:.1}" y="{y:.1}">{st}</text>"#,
+            y - 10.0,
+            colours[si % colours.len()],
+            x + 18.0
+        );
+    }
+    let _ = writeln!(
+        out,
+        r#"<text x="{:.1}" y="{:.1}">replicas (log scale); every axis logarithmic</text>"#,
+        left + 300.0,
+        height - 8.0
     );
     out.push_str("</svg>\n");
     out

@@ -25,6 +25,14 @@ pub enum Topology {
     FullMesh,
     /// Node 0 linked to every other node.
     Star,
+    /// A ring plus, for every node, links to `peers` others drawn at random (seeded by
+    /// `seed`): the partial views of a random peer-sampling service, for large clusters.
+    RandomPeers {
+        /// Random links each node makes (it also gets those others make to it).
+        peers: usize,
+        /// The seed of the draw.
+        seed: u64,
+    },
 }
 
 impl Topology {
@@ -63,6 +71,18 @@ impl Topology {
                 }
             }
             Topology::Star => (1..n).for_each(|i| link(0, i)),
+            Topology::RandomPeers { peers, seed } => {
+                (1..n).for_each(|i| link(i - 1, i));
+                if n > 2 {
+                    link(n - 1, 0);
+                }
+                let mut rng = crate::SplitMix64::new(seed ^ n as u64);
+                for i in 0..n {
+                    for _ in 0..peers {
+                        link(i, rng.between(0, n as u64 - 1) as usize);
+                    }
+                }
+            }
         }
         e.sort_unstable();
         e.dedup();
@@ -89,6 +109,7 @@ impl fmt::Display for Topology {
             Topology::PartialMesh(k) => write!(f, "mesh-{k}"),
             Topology::FullMesh => f.write_str("full-mesh"),
             Topology::Star => f.write_str("star"),
+            Topology::RandomPeers { peers, .. } => write!(f, "peers-{peers}"),
         }
     }
 }

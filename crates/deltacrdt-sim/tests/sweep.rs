@@ -108,6 +108,7 @@ fn every_fault_strategy_and_workload_converges_and_loses_nothing() {
                         max_buffer_deltas: 24,
                         ..SyncConfig::default()
                     },
+                    ..Scenario::default()
                 };
                 let r = workload.run(&scenario, &mut |_| {});
                 assert!(
@@ -121,7 +122,7 @@ fn every_fault_strategy_and_workload_converges_and_loses_nothing() {
             }
         }
     }
-    assert_eq!(runs, 10 * 8 * 6);
+    assert_eq!(runs, 10 * 8 * Strategy::ALL.len());
     // Every workload met every fault type under every strategy.
     assert_eq!(
         covered.len(),

@@ -12,6 +12,8 @@
 /// assert_eq!(Strategy::default(), Strategy::BpRr);
 /// assert!(Strategy::BpRr.avoids_back_propagation() && Strategy::BpRr.removes_redundancy());
 /// assert_eq!("classic-delta".parse::<Strategy>(), Ok(Strategy::ClassicDelta));
+/// assert_eq!("spanning-tree".parse::<Strategy>(), Ok(Strategy::SpanningTree));
+/// assert!(Strategy::SpanningTree.uses_spanning_tree() && Strategy::SpanningTree.removes_redundancy());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Strategy {
@@ -30,20 +32,38 @@ pub enum Strategy {
     /// No buffer: every tick, send a digest (the version) to every neighbour, which answers
     /// with exactly what the digest lacks.
     DigestOnly,
+    /// BP+RR deltas pushed only along a spanning tree that the sessions build and repair
+    /// themselves; the other links carry only periodic digests, answered with what the
+    /// digest lacks (lazy repair by pull), so on a mesh each update crosses about `n - 1`
+    /// links instead of every link.
+    ///
+    /// The tree is a shortest-path tree to the smallest replica id reachable: every message
+    /// carries the sender's root, its distance to it and whether the receiver is its parent;
+    /// each session picks as parent the neighbour closest to the smallest root (ties: the
+    /// smaller id), and a link is *eager* (deltas pushed, acknowledged, retransmitted) when it
+    /// joins a session to its parent. A neighbour that leaves deltas or a digest request
+    /// unanswered for `4 * retransmit_ticks` ticks is taken as down and routed around until
+    /// it is heard from again (it is probed at that interval). A link that turns eager starts
+    /// with digest catch-up, so it carries only what its end lacks. Lazy links exchange
+    /// digests every [`SyncConfig::digest_ticks`] ticks (32 when that is 0): the tree only
+    /// decides what is pushed, never whether a replica converges.
+    SpanningTree,
 }
 
 impl Strategy {
     /// All strategies, in the order reports list them.
-    pub const ALL: [Strategy; 6] = [
+    pub const ALL: [Strategy; 7] = [
         Strategy::FullState,
         Strategy::ClassicDelta,
         Strategy::BpOnly,
         Strategy::RrOnly,
         Strategy::BpRr,
         Strategy::DigestOnly,
+        Strategy::SpanningTree,
     ];
 
-    /// A short stable name (`full-state`, `classic-delta`, `bp`, `rr`, `bp-rr`, `digest`).
+    /// A short stable name (`full-state`, `classic-delta`, `bp`, `rr`, `bp-rr`, `digest`,
+    /// `spanning-tree`).
     pub fn name(self) -> &'static str {
         match self {
             Strategy::FullState => "full-state",
@@ -52,6 +72,7 @@ impl Strategy {
             Strategy::RrOnly => "rr",
             Strategy::BpRr => "bp-rr",
             Strategy::DigestOnly => "digest",
+            Strategy::SpanningTree => "spanning-tree",
         }
     }
 
@@ -59,18 +80,34 @@ impl Strategy {
     pub fn uses_delta_buffer(self) -> bool {
         matches!(
             self,
-            Strategy::ClassicDelta | Strategy::BpOnly | Strategy::RrOnly | Strategy::BpRr
+            Strategy::ClassicDelta
+                | Strategy::BpOnly
+                | Strategy::RrOnly
+                | Strategy::BpRr
+                | Strategy::SpanningTree
         )
     }
 
     /// Whether a buffered delta is never sent back to the neighbour it came from.
     pub fn avoids_back_propagation(self) -> bool {
-        matches!(self, Strategy::BpOnly | Strategy::BpRr)
+        matches!(
+            self,
+            Strategy::BpOnly | Strategy::BpRr | Strategy::SpanningTree
+        )
     }
 
     /// Whether only the new part of a received delta is buffered.
     pub fn removes_redundancy(self) -> bool {
-        matches!(self, Strategy::RrOnly | Strategy::BpRr)
+        matches!(
+            self,
+            Strategy::RrOnly | Strategy::BpRr | Strategy::SpanningTree
+        )
+    }
+
+    /// Whether deltas are pushed only along a self-building spanning tree
+    /// ([`Strategy::SpanningTree`]).
+    pub fn uses_spanning_tree(self) -> bool {
+        self == Strategy::SpanningTree
     }
 }
 
@@ -87,7 +124,7 @@ pub struct UnknownStrategy;
 impl core::fmt::Display for UnknownStrategy {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(
-            "unknown strategy (expected full-state, classic-delta, bp, rr, bp-rr or digest)",
+            "unknown strategy (expected full-state, classic-delta, bp, rr, bp-rr, digest or spanning-tree)",
         )
     }
 }

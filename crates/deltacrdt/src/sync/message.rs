@@ -48,6 +48,19 @@ const ACK: u8 = 1;
 const REQUEST_DIGEST: u8 = 2;
 const DIGEST: u8 = 4;
 const DELTA: u8 = 8;
+const TREE: u8 = 16;
+const PARENT: u8 = 32;
+
+/// The sender's place in the spanning tree ([`Strategy::SpanningTree`](super::Strategy)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TreeInfo {
+    /// The smallest replica id the sender knows a path to.
+    pub root: u64,
+    /// The sender's distance to it, in links.
+    pub dist: u64,
+    /// Whether the receiver is the sender's parent.
+    pub parent: bool,
+}
 
 /// An acknowledgement of the interval `start..end` of the buffer of incarnation `incarnation`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -73,6 +86,7 @@ pub(crate) struct Message<T, V> {
     pub request_digest: bool,
     pub digest: Option<V>,
     pub delta: Option<DeltaPart<T>>,
+    pub tree: Option<TreeInfo>,
 }
 
 impl<T: Binary, V: Binary> Message<T, V> {
@@ -92,7 +106,10 @@ impl<T: Binary, V: Binary> Message<T, V> {
                 0
             }
             | if self.digest.is_some() { DIGEST } else { 0 }
-            | if self.delta.is_some() { DELTA } else { 0 };
+            | if self.delta.is_some() { DELTA } else { 0 }
+            | self
+                .tree
+                .map_or(0, |t| TREE | if t.parent { PARENT } else { 0 });
         out.push(flags);
         if let Some(a) = &self.ack {
             out.extend_from_slice(&a.incarnation.to_le_bytes());
@@ -111,6 +128,10 @@ impl<T: Binary, V: Binary> Message<T, V> {
             write_len(&mut out, bytes.len());
             out.extend_from_slice(&bytes);
         }
+        if let Some(t) = &self.tree {
+            write_varint(&mut out, t.root);
+            write_varint(&mut out, t.dist);
+        }
         let crc = checksum(&out);
         out.extend_from_slice(&crc.to_le_bytes());
         out
@@ -123,7 +144,8 @@ impl<T: Binary, V: Binary> Message<T, V> {
         let incarnation = u64_le(&mut r)?;
         let at = r.offset();
         let flags = r.byte()?;
-        if flags & !(ACK | REQUEST_DIGEST | DIGEST | DELTA) != 0 {
+        let known = ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT;
+        if flags & !known != 0 || (flags & PARENT != 0 && flags & TREE == 0) {
             return Err(r.error_at(at, DecodeErrorKind::InvalidTag(flags)).into());
         }
         let ack = if flags & ACK != 0 {
@@ -152,6 +174,15 @@ impl<T: Binary, V: Binary> Message<T, V> {
         } else {
             None
         };
+        let tree = if flags & TREE != 0 {
+            Some(TreeInfo {
+                root: r.varint()?,
+                dist: r.varint()?,
+                parent: flags & PARENT != 0,
+            })
+        } else {
+            None
+        };
         let body = r.offset();
         let mut crc = [0u8; 4];
         crc.copy_from_slice(r.take(4)?);
@@ -166,6 +197,7 @@ impl<T: Binary, V: Binary> Message<T, V> {
             request_digest: flags & REQUEST_DIGEST != 0,
             digest,
             delta,
+            tree,
         })
     }
 }
@@ -194,4 +226,112 @@ fn nested<X: Binary>(r: &mut Reader<'_>) -> Result<X, DecodeError> {
         e.offset += base;
         e
     })
+}
+
+/// Where the bytes of one sync message go, part by part of the wire format (see
+/// [`sync`](super)). The parts add up to the message length.
+///
+/// ```
+/// use deltacrdt::sync::{message_parts, Session, SyncConfig};
+/// use deltacrdt::{ORSet, ReplicaId};
+/// let mut s = Session::new(ReplicaId(1), 1, ORSet::new(), SyncConfig::default());
+/// s.add_neighbour(ReplicaId(2));
+/// s.update(|set| set.add(ReplicaId(1), 7u64)).unwrap();
+/// s.tick();
+/// let t = s.poll_transmit().unwrap();
+/// let p = message_parts(&t.bytes).unwrap();
+/// assert_eq!((p.header, p.checksum), (11, 4));
+/// assert_eq!(p.total(), t.bytes.len());
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct MessageParts {
+    /// Format version, tag, sender incarnation and flags.
+    pub header: usize,
+    /// The acknowledgement: its incarnation and interval.
+    pub ack: usize,
+    /// The digest with its length.
+    pub digest: usize,
+    /// A delta's interval and length.
+    pub delta_framing: usize,
+    /// The delta itself, in the crate's binary format (its causal context included).
+    pub delta: usize,
+    /// The spanning-tree information.
+    pub tree: usize,
+    /// The CRC-32C trailer.
+    pub checksum: usize,
+}
+
+impl MessageParts {
+    /// The message length.
+    pub fn total(&self) -> usize {
+        self.header
+            + self.ack
+            + self.digest
+            + self.delta_framing
+            + self.delta
+            + self.tree
+            + self.checksum
+    }
+
+    /// Adds another message's parts.
+    pub fn add(&mut self, o: &MessageParts) {
+        self.header += o.header;
+        self.ack += o.ack;
+        self.digest += o.digest;
+        self.delta_framing += o.delta_framing;
+        self.delta += o.delta;
+        self.tree += o.tree;
+        self.checksum += o.checksum;
+    }
+}
+
+/// Splits a sync message into its parts without decoding the digest or the delta (for
+/// measurements; [`Session::handle_message`](super::Session::handle_message) checks
+/// everything).
+///
+/// # Errors
+/// [`SyncError::Malformed`] when the layout does not parse.
+pub fn message_parts(bytes: &[u8]) -> Result<MessageParts, SyncError> {
+    let mut r = Reader::new(bytes);
+    read_header(&mut r, MESSAGE_TAG)?;
+    u64_le(&mut r)?;
+    let flags = r.byte()?;
+    let mut p = MessageParts {
+        header: r.offset(),
+        ..MessageParts::default()
+    };
+    let mut at = r.offset();
+    let mut part = |r: &Reader<'_>| {
+        let n = r.offset() - at;
+        at = r.offset();
+        n
+    };
+    if flags & ACK != 0 {
+        u64_le(&mut r)?;
+        r.varint()?;
+        r.varint()?;
+        p.ack = part(&r);
+    }
+    if flags & DIGEST != 0 {
+        let len = r.count(1)?;
+        r.take(len)?;
+        p.digest = part(&r);
+    }
+    if flags & DELTA != 0 {
+        r.varint()?;
+        r.varint()?;
+        let len = r.count(1)?;
+        p.delta_framing = part(&r);
+        r.take(len)?;
+        p.delta = part(&r);
+    }
+    if flags & TREE != 0 {
+        r.varint()?;
+        r.varint()?;
+        p.tree = part(&r);
+    }
+    r.take(4)?;
+    r.finish()?;
+    p.checksum = part(&r);
+    Ok(p)
 }

@@ -4,7 +4,7 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::ToString;
 use alloc::vec::Vec;
 
-use super::message::{Ack, DeltaPart, Message};
+use super::message::{Ack, DeltaPart, Message, TreeInfo};
 use super::{Admit, Measure, Strategy, SyncConfig, SyncError, UpdateError};
 use crate::codec::Binary;
 use crate::{DecodeError, DeltaCrdt, ReplicaId};
@@ -94,6 +94,28 @@ struct Neighbour<V> {
     /// Whether the neighbour answered a digest of this run with a catch-up delta (for
     /// recovery: then this replica holds every event of its own that the neighbour has).
     answered: bool,
+    /// Spanning tree: the neighbour's place in the tree, from its latest message.
+    tree: Option<TreeInfo>,
+    /// Spanning tree: whether deltas are pushed to the neighbour (a tree link).
+    eager: bool,
+    /// Spanning tree: taken as down (an unanswered delta or digest request).
+    down: bool,
+    /// Spanning tree: since when a delta or digest request sent waits for any answer.
+    waiting_since: Option<u64>,
+    /// Spanning tree: when a down neighbour was last probed.
+    probed_at: u64,
+    /// Spanning tree: this session's place in the tree changed since the last message.
+    tree_due: bool,
+    /// Spanning tree: the (lazy) neighbour's digest changed; ours is owed back once the
+    /// state is quiet.
+    owes_digest: bool,
+    /// Spanning tree: when the last message (each carries the tree information) went out.
+    told_at: u64,
+    /// Spanning tree: the neighbour seems not to know our root; the next message asks for
+    /// its digest, whose answer brings back both its place in the tree and what it lacks.
+    nudge: bool,
+    /// Spanning tree: the latest digest of the (lazy) neighbour, to see when it changes.
+    seen_digest: Option<V>,
     stats: NeighbourStats,
 }
 
@@ -114,6 +136,16 @@ impl<V> Neighbour<V> {
             digest_at: now,
             digest_sent: false,
             answered: false,
+            tree: None,
+            eager: true,
+            down: false,
+            waiting_since: None,
+            probed_at: now,
+            tree_due: false,
+            owes_digest: false,
+            told_at: now,
+            nudge: false,
+            seen_digest: None,
             stats: NeighbourStats {
                 acked,
                 ..NeighbourStats::default()
@@ -122,7 +154,11 @@ impl<V> Neighbour<V> {
     }
 
     fn has_work(&self) -> bool {
-        self.round_due || self.ack_due.is_some() || self.digest_due || self.reply_to.is_some()
+        self.round_due
+            || self.ack_due.is_some()
+            || self.digest_due
+            || self.reply_to.is_some()
+            || self.tree_due
     }
 
     /// Forgets what the neighbour was known to have (it restarted, maybe from older state).
@@ -136,6 +172,17 @@ impl<V> Neighbour<V> {
         self.ack_due = None;
         // A digest of its previous run no longer says what it has.
         self.reply_to = None;
+        self.tree = None;
+    }
+
+    /// Forgets what the neighbour was acknowledged to have, so that it is next brought up to
+    /// date by digest catch-up (a link entering or leaving the spanning tree).
+    fn forget_acks(&mut self) {
+        self.acked = None;
+        self.stats.acked = None;
+        self.sent_upto = 0;
+        self.catch_up_end = None;
+        self.requested_at = None;
     }
 
     /// Records that everything below `end` is at the neighbour; progress restarts the
@@ -246,7 +293,31 @@ pub struct Session<T: DeltaCrdt> {
     now: u64,
     rejected: u64,
     recovering: bool,
+    /// This session's place in the spanning tree ([`Strategy::SpanningTree`]).
+    tree: TreeView,
+    /// The tick of the last change of the state.
+    changed_at: u64,
+    /// Spanning tree: the quiet digest of this quiet spell went out.
+    quiet_sent: bool,
+    /// Spanning tree: the lazy neighbour that got the last quiet digest.
+    quiet_cursor: ReplicaId,
 }
+
+/// A session's place in the spanning tree: the smallest replica id it knows a path to, its
+/// distance to it and the neighbour on that path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct TreeView {
+    root: ReplicaId,
+    dist: u64,
+    parent: Option<ReplicaId>,
+}
+
+/// Adverts at this distance or more are ignored: it bounds counting to infinity when a root
+/// becomes unreachable (the tree is then rebuilt around the next smallest id).
+const MAX_TREE_DIST: u64 = 64;
+
+/// The digest period of lazy links when [`SyncConfig::digest_ticks`] is 0.
+const LAZY_DIGEST_TICKS: u64 = 32;
 
 impl<T> Session<T>
 where
@@ -268,6 +339,14 @@ where
             now: 0,
             rejected: 0,
             recovering: false,
+            tree: TreeView {
+                root: replica,
+                dist: 0,
+                parent: None,
+            },
+            changed_at: 0,
+            quiet_sent: false,
+            quiet_cursor: replica,
         }
     }
 
@@ -421,6 +500,63 @@ where
         self.recovering = false;
     }
 
+    /// With [`Strategy::SpanningTree`]: the neighbour on this session's path to the root of
+    /// the spanning tree (`None`: this session is a root, as it is under other strategies).
+    pub fn tree_parent(&self) -> Option<ReplicaId> {
+        self.tree.parent
+    }
+
+    /// With [`Strategy::SpanningTree`]: the root of the spanning tree as this session knows
+    /// it (the smallest replica id it has a path to) and its distance to it, in links.
+    pub fn tree_root(&self) -> (ReplicaId, u64) {
+        (self.tree.root, self.tree.dist)
+    }
+
+    /// Whether deltas are pushed to the neighbour as they come (`None`: not a neighbour).
+    /// Always, but under [`Strategy::SpanningTree`], where only tree links are eager (links to
+    /// a neighbour not yet heard from count as tree links) and the others are repaired by
+    /// periodic digests.
+    ///
+    /// ```
+    /// use deltacrdt::{sync::{Session, Strategy, SyncConfig}, GCounter, ReplicaId};
+    /// let config = SyncConfig { strategy: Strategy::SpanningTree, ..SyncConfig::default() };
+    /// let ids = [ReplicaId(1), ReplicaId(2), ReplicaId(3)];
+    /// // A triangle: 1 is the root, 2 and 3 pick it as parent; the link 2 - 3 turns lazy.
+    /// let mut s: Vec<Session<GCounter>> =
+    ///     ids.iter().map(|&id| Session::new(id, 1, GCounter::new(), config.clone())).collect();
+    /// for (i, a) in ids.iter().enumerate() {
+    ///     for b in &ids {
+    ///         s[i].add_neighbour(*b);
+    ///     }
+    ///     let _ = a;
+    /// }
+    /// for _ in 0..3 {
+    ///     for i in 0..3 {
+    ///         s[i].tick();
+    ///     }
+    ///     loop {
+    ///         let mut sent = Vec::new();
+    ///         for i in 0..3 {
+    ///             while let Some(t) = s[i].poll_transmit() {
+    ///                 sent.push((ids[i], t));
+    ///             }
+    ///         }
+    ///         if sent.is_empty() { break; }
+    ///         for (from, t) in sent {
+    ///             let to = ids.iter().position(|r| *r == t.to).unwrap();
+    ///             s[to].handle_message(from, &t.bytes).unwrap();
+    ///         }
+    ///     }
+    /// }
+    /// assert_eq!(s[1].tree_parent(), Some(ids[0]));
+    /// assert_eq!(s[2].tree_root(), (ids[0], 1));
+    /// assert_eq!(s[1].is_eager(ids[2]), Some(false));
+    /// assert_eq!(s[0].is_eager(ids[1]), Some(true));
+    /// ```
+    pub fn is_eager(&self, neighbour: ReplicaId) -> Option<bool> {
+        self.neighbours.get(&neighbour).map(|n| n.eager)
+    }
+
     // ----- commands -----
 
     /// Applies a local mutation: `mutate` changes the state and returns the delta, as every
@@ -464,13 +600,18 @@ where
         // An empty state is trivially at the neighbour: only later deltas need sending.
         let acked = (self.state.is_bottom() && self.config.strategy.uses_delta_buffer())
             .then_some(self.next_seq);
-        self.neighbours
-            .insert(neighbour, Neighbour::new(acked, self.now));
+        let mut n = Neighbour::new(acked, self.now);
+        // The spanning tree starts with where this session stands.
+        n.tree_due = self.config.strategy.uses_spanning_tree();
+        self.neighbours.insert(neighbour, n);
     }
 
     /// Removes a neighbour and what was kept for it; returns whether it was one.
     pub fn remove_neighbour(&mut self, neighbour: ReplicaId) -> bool {
         let was = self.neighbours.remove(&neighbour).is_some();
+        if self.config.strategy.uses_spanning_tree() {
+            self.refresh_tree();
+        }
         self.trim();
         self.check_recovered();
         was
@@ -482,6 +623,87 @@ where
         for n in self.neighbours.values_mut() {
             n.round_due = true;
         }
+        if self.config.strategy.uses_spanning_tree() {
+            let patience = self.down_ticks();
+            let rto = self.config.retransmit_ticks.max(1);
+            let (now, root) = (self.now, self.tree.root.0);
+            let mut changed = false;
+            for n in self.neighbours.values_mut() {
+                // A neighbour that names a larger root has not heard of ours (the message was
+                // lost, and it may have nothing to send that would bring ours back): tell it.
+                if !n.down && n.tree.is_some_and(|t| t.root > root) && now - n.told_at >= rto {
+                    n.tree_due = true;
+                    n.nudge = true;
+                }
+                if !n.down && n.waiting_since.is_some_and(|t| now - t >= patience) {
+                    n.down = true;
+                    n.probed_at = now;
+                    changed = true;
+                }
+            }
+            if changed {
+                self.refresh_tree();
+            }
+        }
+    }
+
+    /// The lazy neighbour next in turn for a quiet digest (spanning tree).
+    fn quiet_target(&self) -> Option<ReplicaId> {
+        let mut lazy = self
+            .neighbours
+            .iter()
+            .filter(|(_, n)| !n.eager)
+            .map(|(id, _)| *id);
+        let first = lazy.clone().next();
+        lazy.find(|id| *id > self.quiet_cursor).or(first)
+    }
+
+    /// Ticks without any answer after which a neighbour is taken as down (spanning tree).
+    fn down_ticks(&self) -> u64 {
+        4 * self.config.retransmit_ticks.max(1)
+    }
+
+    /// Recomputes this session's place in the spanning tree from its neighbours' latest
+    /// adverts, and which links are eager: the parent and the neighbours whose parent this
+    /// session is (and those not heard from yet). A link that changes sides forgets its
+    /// acknowledgements: entering the tree it starts with digest catch-up, so it carries only
+    /// what its other end lacks.
+    fn refresh_tree(&mut self) {
+        let me = self.replica;
+        let best = self
+            .neighbours
+            .iter()
+            .filter(|(_, n)| !n.down)
+            // Split horizon: a neighbour whose parent we are has no path to offer us.
+            .filter_map(|(id, n)| {
+                n.tree
+                    .filter(|t| !t.parent && t.dist < MAX_TREE_DIST)
+                    .map(|t| (t.root, t.dist, *id))
+            })
+            .min();
+        let view = match best {
+            Some((root, dist, id)) if ReplicaId(root) < me => TreeView {
+                root: ReplicaId(root),
+                dist: dist + 1,
+                parent: Some(id),
+            },
+            _ => TreeView {
+                root: me,
+                dist: 0,
+                parent: None,
+            },
+        };
+        let moved = view != self.tree;
+        self.tree = view;
+        for (id, n) in &mut self.neighbours {
+            n.tree_due |= moved;
+            let eager = !n.down && (view.parent == Some(*id) || n.tree.is_none_or(|t| t.parent));
+            if eager != n.eager {
+                n.eager = eager;
+                n.forget_acks();
+            }
+        }
+        self.trim();
     }
 
     // ----- input -----
@@ -598,7 +820,27 @@ where
             n.digest_due = true;
         }
         if let Some(v) = msg.digest {
+            if strategy.uses_spanning_tree() && !n.eager && n.seen_digest.as_ref() != Some(&v) {
+                // The neighbour moved on: it may now hold what we lack, so our digest goes
+                // back once (answered only if it does).
+                n.owes_digest = true;
+                n.seen_digest = Some(v.clone());
+            }
             n.reply_to = Some(v);
+        }
+        let mut regrow = false;
+        if strategy.uses_spanning_tree() {
+            n.waiting_since = None;
+            if n.down {
+                // Back: tell it where we stand, so it learns we are up too.
+                n.down = false;
+                n.tree_due = true;
+                regrow = true;
+            }
+            if n.tree != msg.tree {
+                n.tree = msg.tree;
+                regrow = true;
+            }
         }
         let mut changed = false;
         if let Some(DeltaPart {
@@ -624,6 +866,9 @@ where
                 });
             }
             changed = self.receive_delta(from, payload);
+        }
+        if regrow {
+            self.refresh_tree();
         }
         self.trim();
         self.check_recovered();
@@ -677,7 +922,9 @@ where
             n.ack_due = None;
             n.digest_due = false;
             n.reply_to = None;
+            n.tree_due = false;
             if let Some(msg) = msg {
+                n.told_at = self.now;
                 let units = msg.delta.as_ref().map_or(0, |d| d.payload.units());
                 let bytes = msg.encode();
                 n.stats.messages_sent += 1;
@@ -700,20 +947,49 @@ where
             request_digest: false,
             digest: None,
             delta: None,
+            tree: None,
         };
+        let tree = strategy.uses_spanning_tree();
         let mut send_digest = n.digest_due;
         let mut digest_lacks = None;
         if let Some(v) = &n.reply_to {
-            let payload = self.state.delta_since(v);
+            let mut payload = self.state.delta_since(v);
             digest_lacks = Some(payload.units());
-            // An empty answer is left out by digest-only pull, unless the neighbour asked (it
-            // is recovering and waits for an answer).
-            if !(strategy == Strategy::DigestOnly && payload.is_bottom() && !n.digest_due) {
+            let mut end = next_seq;
+            if let (true, Some(acked)) = (tree, n.acked.filter(|a| *a >= first_seq)) {
+                // Spanning tree: the buffer delivers (and retransmits) what the neighbour has
+                // not acknowledged; the answer leaves that out and claims no more than the
+                // acknowledged part, so that a crossing digest costs no payload twice.
+                let owed = self.group_for(to, acked);
+                if !owed.is_bottom() {
+                    payload = payload.delta_since(&owed.version());
+                }
+                end = acked;
+            }
+            // An empty answer is left out by digest-only pull and the spanning tree, unless
+            // the neighbour asked (it is recovering and waits for an answer).
+            let quiet = strategy == Strategy::DigestOnly || tree;
+            if !(quiet && payload.is_bottom() && !n.digest_due) {
                 msg.delta = Some(DeltaPart {
                     start: 0,
-                    end: next_seq,
+                    end,
                     payload,
                 });
+            }
+        } else if n.round_due && tree && !n.eager {
+            // A lazy link: nothing is pushed. Once the state has stopped changing for a tick,
+            // the digest goes out once, answered only if the neighbour has more: a replica
+            // that waits for a lost delta on its tree path is repaired from the side.
+            // One lazy neighbour per quiet spell, in turn (a digest is as big as the version),
+            // plus those whose own digest changed since.
+            if self.changed_at + 1 < now {
+                if n.owes_digest {
+                    send_digest = true;
+                } else if !self.quiet_sent && self.quiet_target() == Some(to) {
+                    send_digest = true;
+                    self.quiet_sent = true;
+                    self.quiet_cursor = to;
+                }
             }
         } else if n.round_due {
             match strategy {
@@ -751,7 +1027,10 @@ where
                 msg.request_digest = true;
                 send_digest = true;
             }
-            let every = self.config.digest_ticks;
+            let mut every = self.config.digest_ticks;
+            if tree && !n.eager && every == 0 {
+                every = LAZY_DIGEST_TICKS;
+            }
             if every > 0 && strategy != Strategy::FullState && now - n.digest_at >= every {
                 // The periodic digest: heals whatever a bad message made either side believe.
                 send_digest = true;
@@ -760,10 +1039,40 @@ where
         if send_digest {
             msg.digest = Some(self.state.version());
         }
+        let down_ticks = self.down_ticks();
+        let view = self.tree;
         let n = self.neighbours.get_mut(&to)?;
+        let mut force = false;
+        if tree {
+            // Every message carries the sender's place in the tree; a change, or a probe of a
+            // neighbour taken as down, is worth a message of its own.
+            let probe = n.round_due && n.down && now - n.probed_at >= down_ticks;
+            if probe {
+                // A probe asks for the neighbour's digest: its answer is what tells us it is up
+                // (it may have nothing else to send), and our catch-up follows from it.
+                n.probed_at = now;
+                n.requested_at = Some(now);
+                msg.request_digest = true;
+            }
+            if n.nudge {
+                n.nudge = false;
+                n.requested_at = Some(now);
+                msg.request_digest = true;
+            }
+            force = n.tree_due || probe;
+            msg.tree = Some(TreeInfo {
+                root: view.root.0,
+                dist: view.dist,
+                parent: view.parent == Some(to),
+            });
+            if (msg.delta.is_some() || msg.request_digest) && n.waiting_since.is_none() {
+                n.waiting_since = Some(now);
+            }
+        }
         if send_digest {
             n.digest_at = now;
             n.digest_sent = true;
+            n.owes_digest = false;
         }
         if msg.request_digest {
             n.requested_at = Some(now);
@@ -777,7 +1086,7 @@ where
                 n.stats.catch_ups_sent += 1;
             }
         }
-        (!msg.is_empty()).then_some(msg)
+        (force || !msg.is_empty()).then_some(msg)
     }
 
     /// The delta interval due to `to`, whose acknowledgements reach `acked`: new deltas, or the
@@ -841,15 +1150,21 @@ where
         });
         self.buffer_bytes += bytes;
         self.next_seq += 1;
+        if self.config.strategy.uses_spanning_tree() {
+            self.changed_at = self.now;
+            self.quiet_sent = false;
+        }
         self.trim();
     }
 
     /// Drops the deltas every neighbour has (or that are past the memory bounds; the
     /// neighbours that needed them then fall back to catch-up).
     fn trim(&mut self) {
+        let tree = self.config.strategy.uses_spanning_tree();
         let floor = self
             .neighbours
             .values()
+            .filter(|n| !tree || n.eager)
             .filter_map(
                 |n| match (n.acked.filter(|a| *a >= self.first_seq), n.catch_up_end) {
                     (Some(a), Some(c)) => Some(a.min(c)),

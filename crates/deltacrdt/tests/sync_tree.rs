@@ -1,0 +1,332 @@
+//! The spanning-tree strategy as a state machine: the tree it builds, what it pushes where,
+//! how it routes around a dead or cut link, and that it converges whatever the network does.
+
+use deltacrdt::sync::{checksum, Session, Strategy, SyncConfig, SyncError, MESSAGE_TAG};
+use deltacrdt::{GCounter, Lattice, ORSet, ReplicaId};
+use quickcheck::{quickcheck, TestResult};
+
+fn config() -> SyncConfig {
+    SyncConfig {
+        strategy: Strategy::SpanningTree,
+        ..SyncConfig::default()
+    }
+}
+
+fn id(i: usize) -> ReplicaId {
+    ReplicaId(i as u64 + 1)
+}
+
+/// Sessions over an in-memory network; `cut` links drop everything, `down` nodes are off.
+struct Net {
+    s: Vec<Session<ORSet<u64>>>,
+    edges: Vec<(usize, usize)>,
+    cut: Vec<(usize, usize)>,
+    down: Vec<bool>,
+    /// Units sent over each edge, both ways.
+    units: Vec<u64>,
+    oracle: ORSet<u64>,
+    next: u64,
+}
+
+impl Net {
+    fn new(n: usize, edges: &[(usize, usize)]) -> Net {
+        let mut s: Vec<_> = (0..n)
+            .map(|i| Session::new(id(i), 1, ORSet::new(), config()))
+            .collect();
+        for &(a, b) in edges {
+            s[a].add_neighbour(id(b));
+            s[b].add_neighbour(id(a));
+        }
+        Net {
+            s,
+            edges: edges.to_vec(),
+            cut: Vec::new(),
+            down: vec![false; n],
+            units: vec![0; edges.len()],
+            oracle: ORSet::new(),
+            next: 0,
+        }
+    }
+
+    /// A ring where each node also links to the node two ahead (4 neighbours each).
+    fn mesh(n: usize) -> Net {
+        let mut e = Vec::new();
+        for i in 0..n {
+            for d in 1..=2 {
+                let j = (i + d) % n;
+                e.push((i.min(j), i.max(j)));
+            }
+        }
+        e.sort_unstable();
+        e.dedup();
+        Net::new(n, &e)
+    }
+
+    fn edge(&self, a: usize, b: usize) -> Option<usize> {
+        self.edges
+            .iter()
+            .position(|&(x, y)| (x, y) == (a.min(b), a.max(b)))
+    }
+
+    fn add(&mut self, i: usize) {
+        self.next += 1;
+        let e = self.next;
+        let d = self.s[i].update(|s| s.add(id(i), e)).unwrap();
+        self.oracle.join(d);
+    }
+
+    /// One round: every node up ticks, then messages flow until none are left.
+    fn round(&mut self) {
+        let n = self.s.len();
+        let mut queue = Vec::new();
+        for i in 0..n {
+            if !self.down[i] {
+                self.s[i].tick();
+                while let Some(t) = self.s[i].poll_transmit() {
+                    queue.push((i, t));
+                }
+            }
+        }
+        while !queue.is_empty() {
+            let mut next = Vec::new();
+            for (from, t) in queue {
+                let to = (t.to.0 - 1) as usize;
+                let e = self.edge(from, to).expect("a link");
+                self.units[e] += t.units;
+                let cut = self.cut.contains(&(from.min(to), from.max(to)));
+                if cut || self.down[to] {
+                    continue;
+                }
+                self.s[to].handle_message(id(from), &t.bytes).unwrap();
+                while let Some(t) = self.s[to].poll_transmit() {
+                    next.push((to, t));
+                }
+            }
+            queue = next;
+        }
+    }
+
+    fn converged(&self) -> bool {
+        (0..self.s.len()).all(|i| self.down[i] || *self.s[i].state() == self.oracle)
+    }
+
+    /// Eager links as pairs, each seen from both ends.
+    fn eager_links(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for &(a, b) in &self.edges {
+            let ab = self.s[a].is_eager(id(b)).unwrap();
+            let ba = self.s[b].is_eager(id(a)).unwrap();
+            assert_eq!(ab, ba, "the two ends of {a} - {b} disagree");
+            if ab {
+                out.push((a, b));
+            }
+        }
+        out
+    }
+}
+
+#[test]
+fn a_mesh_builds_a_shortest_path_tree_to_the_smallest_id() {
+    let mut net = Net::mesh(12);
+    net.round();
+    net.round();
+    assert_eq!(net.eager_links().len(), 11, "{:?}", net.eager_links());
+    for i in 0..12 {
+        let (root, dist) = net.s[i].tree_root();
+        assert_eq!(root, id(0));
+        // Node i is min(i, 12 - i) hops of at most 2 from node 0.
+        assert_eq!(dist, (i.min(12 - i) as u64).div_ceil(2), "node {i}");
+        match net.s[i].tree_parent() {
+            None => assert_eq!(i, 0),
+            Some(p) => {
+                let p = (p.0 - 1) as usize;
+                assert_eq!(net.s[p].tree_root().1 + 1, dist);
+                assert!(net.eager_links().contains(&(i.min(p), i.max(p))));
+            }
+        }
+    }
+}
+
+#[test]
+fn once_the_tree_stands_each_update_crosses_each_tree_link_exactly_once() {
+    let mut net = Net::mesh(10);
+    for _ in 0..3 {
+        net.round();
+    }
+    let before = net.units.clone();
+    let tree = net.eager_links();
+    // Every node adds every round (as in the ICDE experiment): no state is quiet before the
+    // end, so lazy links carry only digests.
+    for _ in 0..4 {
+        for i in 0..10 {
+            net.add(i);
+        }
+        net.round();
+    }
+    for _ in 0..10 {
+        net.round();
+    }
+    assert!(net.converged());
+    for (e, &(a, b)) in net.edges.iter().enumerate() {
+        let sent = net.units[e] - before[e];
+        if tree.contains(&(a, b)) {
+            assert!(sent > 0, "tree link {a} - {b} carried nothing");
+        } else {
+            assert_eq!(sent, 0, "lazy link {a} - {b} carried payload");
+        }
+    }
+    let total: u64 = net.units.iter().sum::<u64>() - before.iter().sum::<u64>();
+    assert_eq!(total, 40 * 9);
+}
+
+#[test]
+fn a_crashed_parent_is_routed_around_and_rejoins_after_a_restart() {
+    let mut net = Net::mesh(10);
+    for _ in 0..3 {
+        net.round();
+    }
+    let child = (0..10)
+        .find(|&i| net.s[i].tree_parent() == Some(id(2)))
+        .expect("node 2 has a child");
+    net.down[2] = true;
+    // The child keeps adding: its deltas to the dead parent go unanswered.
+    for r in 0..20 {
+        net.add(child);
+        net.add([0, 1, 3, 4, 5, 6, 7, 8, 9][r % 9]);
+        net.round();
+    }
+    assert_ne!(net.s[child].tree_parent(), Some(id(2)));
+    for _ in 0..5 {
+        net.round();
+    }
+    assert!(
+        net.converged(),
+        "the others did not converge without node 2"
+    );
+    // Node 2 comes back from its saved state with a new incarnation.
+    let saved = net.s[2].persist();
+    net.s[2] = Session::restore(id(2), 2, &saved, config()).unwrap();
+    for j in [0, 1, 3, 4] {
+        net.s[2].add_neighbour(id(j));
+    }
+    net.down[2] = false;
+    for _ in 0..10 {
+        net.round();
+    }
+    assert!(net.converged());
+    assert!(!net.s[2].is_recovering());
+    assert_eq!(net.eager_links().len(), 9);
+}
+
+#[test]
+fn a_cut_tree_link_heals_through_the_lazy_links() {
+    let mut net = Net::mesh(8);
+    for _ in 0..3 {
+        net.round();
+    }
+    let (a, b) = net.eager_links()[0];
+    net.cut.push((a, b));
+    for r in 0..12 {
+        net.add(r % 8);
+        net.round();
+    }
+    for _ in 0..20 {
+        net.round();
+    }
+    assert!(net.converged());
+    assert!(!net.eager_links().contains(&(a, b)));
+    // Once the link works again it is taken back into the tree (it is probed).
+    net.cut.clear();
+    for _ in 0..30 {
+        net.round();
+    }
+    assert!(net.eager_links().contains(&(a, b)));
+    assert_eq!(net.eager_links().len(), 7);
+}
+
+#[test]
+fn on_a_tree_periodic_digests_cost_no_payload() {
+    // A line: every link is a tree link; 100 rounds cross three digest periods.
+    let mut net = Net::new(4, &[(0, 1), (1, 2), (2, 3)]);
+    for r in 0..100 {
+        net.add(r % 4);
+        net.round();
+    }
+    for _ in 0..5 {
+        net.round();
+    }
+    assert!(net.converged());
+    assert_eq!(net.units.iter().sum::<u64>(), 100 * 3);
+}
+
+#[test]
+fn a_parent_flag_without_tree_information_is_refused() {
+    let mut s: Session<GCounter> = Session::new(id(0), 1, GCounter::new(), config());
+    s.add_neighbour(id(1));
+    let mut m = vec![1, MESSAGE_TAG];
+    m.extend_from_slice(&7u64.to_le_bytes());
+    m.push(32);
+    let crc = checksum(&m);
+    m.extend_from_slice(&crc.to_le_bytes());
+    assert!(matches!(
+        s.handle_message(id(1), &m),
+        Err(SyncError::Malformed(_))
+    ));
+    assert_eq!(s.rejected(), 1);
+}
+
+quickcheck! {
+    /// Whatever is lost (each message dropped by a seeded coin) and whichever links stay cut
+    /// for good, a connected remainder converges to every update made once the losses stop.
+    fn converges_under_any_loss_and_cuts(seed: u64, cuts: Vec<u8>, loss: u8) -> TestResult {
+        let mut net = Net::mesh(9);
+        let mut rng = seed | 1;
+        let mut coin = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % 100
+        };
+        // Cut at most two links: the 4-regular ring stays connected.
+        for c in cuts.iter().take(2) {
+            let e = net.edges[usize::from(*c) % net.edges.len()];
+            net.cut.push(e);
+        }
+        let loss = u64::from(loss % 50);
+        let mut lossy = |net: &mut Net| {
+            let n = net.s.len();
+            let mut queue = Vec::new();
+            for i in 0..n {
+                net.s[i].tick();
+                while let Some(t) = net.s[i].poll_transmit() {
+                    queue.push((i, t));
+                }
+            }
+            while !queue.is_empty() {
+                let mut next = Vec::new();
+                for (from, t) in queue {
+                    let to = (t.to.0 - 1) as usize;
+                    if net.cut.contains(&(from.min(to), from.max(to))) || coin() < loss {
+                        continue;
+                    }
+                    net.s[to].handle_message(id(from), &t.bytes).unwrap();
+                    while let Some(t) = net.s[to].poll_transmit() {
+                        next.push((to, t));
+                    }
+                }
+                queue = next;
+            }
+        };
+        for r in 0..30 {
+            net.add(r % 9);
+            lossy(&mut net);
+        }
+        for _ in 0..120 {
+            net.round();
+            if net.converged() {
+                return TestResult::passed();
+            }
+        }
+        TestResult::error(format!("not converged: cuts {:?}, loss {loss}", net.cut))
+    }
+}
