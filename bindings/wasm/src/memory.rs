@@ -4,7 +4,7 @@
 //! `memory.grow` costs more the larger the memory already is (growing to 4,000 pages one page
 //! at a time took 4.1 s, 64 pages at a time 21 ms), so a state built up by many small
 //! allocations spent most of its time growing. [`GrowAhead`] makes the growth geometric: when
-//! a call grew the memory, it allocates and frees a block of half the memory's size, which
+//! a call grew the memory, it allocates and frees a block of a quarter of the memory's size, which
 //! the allocator takes from the engine in one step and keeps free for what comes next. A
 //! batch of known size ([`reserve`]) grows once before it starts. Both only ever ask; if the
 //! engine refuses, nothing happens (the allocation that really needs the memory fails later,
@@ -34,7 +34,7 @@ pub(crate) fn reserve(bytes: usize) {
     }
 }
 
-/// A guard for one call into the module: if the call grew the memory, grow it by half again
+/// A guard for one call into the module: if the call grew the memory, grow it by a quarter again
 /// on the way out.
 pub(crate) struct GrowAhead(usize);
 
@@ -48,7 +48,7 @@ impl Drop for GrowAhead {
     fn drop(&mut self) {
         let now = pages();
         if now > self.0 {
-            reserve(now * 65_536 / 2);
+            reserve(now * 65_536 / 4);
         }
     }
 }

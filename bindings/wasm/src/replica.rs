@@ -277,11 +277,6 @@ impl WasmReplica {
     /// As for [`apply`]; nothing changed then.
     pub fn edit(&mut self, op: Op, keep_delta: bool) -> Result<bool, Error> {
         let _grow = crate::memory::GrowAhead::start();
-        if let Op::AddAll(vs) = &op {
-            // The state, the delta and the pending group: about 160 bytes an element, grown
-            // in one step rather than page by page.
-            crate::memory::reserve(vs.len().saturating_mul(160));
-        }
         let (id, clock) = (self.id, &mut self.clock);
         let delta = match &mut self.core {
             Core::Solo { state, pending } => {
@@ -468,6 +463,10 @@ impl WasmReplica {
     /// `ORSet`: adds a concatenation of encoded values as one delta; all or nothing.
     #[wasm_bindgen(js_name = addAll)]
     pub fn add_all(&mut self, values: &[u8], keep_delta: bool) -> R<bool> {
+        // The split values, the state, the delta and the pending group: about 32 heap bytes
+        // per input byte, grown in one step rather than page by page.
+        let _grow = crate::memory::GrowAhead::start();
+        crate::memory::reserve(values.len().saturating_mul(32));
         Ok(self.edit(Op::AddAll(Self::values_arg(values)?), keep_delta)?)
     }
 
