@@ -108,7 +108,7 @@ pub fn default_scenario(strategy: Strategy, seed: u64) -> Scenario {
     }
 }
 
-/// The cluster sizes of [`scale`].
+/// The cluster sizes of the scale runs ([`scale_scenario`]).
 pub const SCALE_SIZES: [usize; 4] = [16, 64, 256, 1_024];
 
 /// How cost grows with cluster size: BP+RR and the spanning tree on `nodes` replicas, a

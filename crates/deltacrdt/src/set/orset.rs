@@ -16,7 +16,7 @@ use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 /// context, which folds into one version-vector entry per replica.
 ///
 /// Every mutator returns a delta, itself an `ORSet`, to ship to the other replicas; deltas
-/// join into delta groups and into states with the same [`Lattice::join`].
+/// join into delta groups and into states with the same [`Lattice::join`](crate::Lattice::join).
 ///
 /// **Costs.** `contains` is O(log n); `add` and `remove` are O(log n) plus moving at most 64
 /// entries inside one chunk. Joining a delta of k entries costs O(k log n); joining two states
