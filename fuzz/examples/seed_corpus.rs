@@ -114,7 +114,9 @@ fn decode_seeds() {
     // Format version 2: sorted names added in one batch (implicit dots), a long key (escaped
     // lengths), a concurrent add amid the run; and the JS value encoding of the npm package.
     let mut w: ORSet<String> = ORSet::new();
-    let _ = w.add_all(a, (0..40).map(|i| format!("name-{i:03}"))).unwrap();
+    let _ = w
+        .add_all(a, (0..40).map(|i| format!("name-{i:03}")))
+        .unwrap();
     let _ = w.add(a, format!("name-0{}", "x".repeat(40))).unwrap();
     let mut w2 = w.clone();
     let _ = w2.add(b, "name-007".to_string()).unwrap();
