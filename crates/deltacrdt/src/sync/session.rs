@@ -81,6 +81,11 @@ struct Neighbour<V> {
     requested_at: Option<u64>,
     /// A sync round is due (set by `tick`).
     round_due: bool,
+    /// Spanning tree: a delta that arrived from another neighbour is to be pushed on at once
+    /// (eager push on receipt, without waiting for the next tick).
+    push_due: bool,
+    /// Spanning tree: the tick a delta last went to the neighbour.
+    pushed_at: u64,
     /// An acknowledgement to send.
     ack_due: Option<Ack>,
     /// The neighbour asked for this session's digest.
@@ -130,6 +135,8 @@ impl<V> Neighbour<V> {
             digest_lacks: None,
             requested_at: None,
             round_due: false,
+            push_due: false,
+            pushed_at: u64::MAX,
             ack_due: None,
             digest_due: false,
             reply_to: None,
@@ -155,6 +162,7 @@ impl<V> Neighbour<V> {
 
     fn has_work(&self) -> bool {
         self.round_due
+            || self.push_due
             || self.ack_due.is_some()
             || self.digest_due
             || self.reply_to.is_some()
@@ -899,6 +907,19 @@ where
         if changed {
             let origin = strategy.avoids_back_propagation().then_some(from);
             self.buffer_push(new_part.unwrap_or(payload), origin);
+            if strategy.uses_spanning_tree() {
+                // Eager push on receipt: what is new goes on along the tree links at once, so
+                // that an update crosses a tree link per link latency, not per tick. Pushes
+                // coalesce (Nagle): a link that already carried a delta in this tick gets the
+                // rest with the next tick, so a busy session sends no more messages than one
+                // that waits for its ticks.
+                let now = self.now;
+                for (id, n) in &mut self.neighbours {
+                    if *id != from && n.eager && !n.down && n.pushed_at != now {
+                        n.push_due = true;
+                    }
+                }
+            }
         }
         changed
     }
@@ -919,6 +940,7 @@ where
             self.trim();
             let n = self.neighbours.get_mut(&to).expect("found above");
             n.round_due = false;
+            n.push_due = false;
             n.ack_due = None;
             n.digest_due = false;
             n.reply_to = None;
@@ -990,6 +1012,12 @@ where
                     self.quiet_sent = true;
                     self.quiet_cursor = to;
                 }
+            }
+        } else if n.push_due && !n.round_due {
+            // Eager push on receipt (spanning tree): only new deltas, to a neighbour whose
+            // acknowledgements are known; retransmissions and catch-up wait for the tick.
+            if let Some(acked) = n.acked.filter(|a| *a >= first_seq) {
+                msg.delta = self.next_interval(to, acked);
             }
         } else if n.round_due {
             match strategy {
@@ -1076,6 +1104,9 @@ where
         }
         if msg.request_digest {
             n.requested_at = Some(now);
+        }
+        if msg.delta.is_some() {
+            n.pushed_at = now;
         }
         if digest_lacks.is_some() {
             n.digest_lacks = digest_lacks;
