@@ -84,6 +84,8 @@ struct Neighbour<V> {
     /// Spanning tree: a delta that arrived from another neighbour is to be pushed on at once
     /// (eager push on receipt, without waiting for the next tick).
     push_due: bool,
+    /// Spanning tree: this quiet spell's digest went to the (lazy) neighbour.
+    quiet_sent: bool,
     /// Spanning tree: the tick a delta last went to the neighbour.
     pushed_at: u64,
     /// An acknowledgement to send.
@@ -136,6 +138,7 @@ impl<V> Neighbour<V> {
             requested_at: None,
             round_due: false,
             push_due: false,
+            quiet_sent: false,
             pushed_at: u64::MAX,
             ack_due: None,
             digest_due: false,
@@ -305,10 +308,6 @@ pub struct Session<T: DeltaCrdt> {
     tree: TreeView,
     /// The tick of the last change of the state.
     changed_at: u64,
-    /// Spanning tree: the quiet digest of this quiet spell went out.
-    quiet_sent: bool,
-    /// Spanning tree: the lazy neighbour that got the last quiet digest.
-    quiet_cursor: ReplicaId,
 }
 
 /// A session's place in the spanning tree: the smallest replica id it knows a path to, its
@@ -353,8 +352,6 @@ where
                 parent: None,
             },
             changed_at: 0,
-            quiet_sent: false,
-            quiet_cursor: replica,
         }
     }
 
@@ -653,17 +650,6 @@ where
                 self.refresh_tree();
             }
         }
-    }
-
-    /// The lazy neighbour next in turn for a quiet digest (spanning tree).
-    fn quiet_target(&self) -> Option<ReplicaId> {
-        let mut lazy = self
-            .neighbours
-            .iter()
-            .filter(|(_, n)| !n.eager)
-            .map(|(id, _)| *id);
-        let first = lazy.clone().next();
-        lazy.find(|id| *id > self.quiet_cursor).or(first)
     }
 
     /// Ticks without any answer after which a neighbour is taken as down (spanning tree).
@@ -977,6 +963,12 @@ where
         if let Some(v) = &n.reply_to {
             let mut payload = self.state.delta_since(v);
             digest_lacks = Some(payload.units());
+            if tree && payload.is_bottom() && !send_digest && self.state.version() != *v {
+                // The neighbour lacks nothing of ours, yet its version differs: it holds
+                // more. Pull it now (our digest, answered with what we lack) rather than
+                // wait for our own quiet digest.
+                send_digest = true;
+            }
             let mut end = next_seq;
             if let (true, Some(acked)) = (tree, n.acked.filter(|a| *a >= first_seq)) {
                 // Spanning tree: the buffer delivers (and retransmits) what the neighbour has
@@ -1000,18 +992,13 @@ where
             }
         } else if n.round_due && tree && !n.eager {
             // A lazy link: nothing is pushed. Once the state has stopped changing for a tick,
-            // the digest goes out once, answered only if the neighbour has more: a replica
-            // that waits for a lost delta on its tree path is repaired from the side.
-            // One lazy neighbour per quiet spell, in turn (a digest is as big as the version),
-            // plus those whose own digest changed since.
-            if self.changed_at + 1 < now {
-                if n.owes_digest {
-                    send_digest = true;
-                } else if !self.quiet_sent && self.quiet_target() == Some(to) {
-                    send_digest = true;
-                    self.quiet_sent = true;
-                    self.quiet_cursor = to;
-                }
+            // the digest goes out once to every lazy neighbour, answered only by those that
+            // have more: a replica that waits for a lost delta on its tree path, or for one
+            // that crosses many tree links to reach it, is repaired from the side. Only a
+            // quiet state sends it, so a busy cluster pays nothing for it.
+            if self.changed_at + 1 < now && (n.owes_digest || !n.quiet_sent) {
+                send_digest = true;
+                self.neighbours.get_mut(&to)?.quiet_sent = true;
             }
         } else if n.push_due && !n.round_due {
             // Eager push on receipt (spanning tree): only new deltas, to a neighbour whose
@@ -1126,7 +1113,13 @@ where
         let rto = self.config.retransmit_ticks.max(1);
         let (now, end) = (self.now, self.next_seq);
         let n = self.neighbours.get(&to)?;
-        let overdue = n.sent_upto > acked && now - n.sent_at >= rto;
+        // Spanning tree, tail loss probe: once the state is quiet (it changed in no tick
+        // since the last), what is still unacknowledged goes again after half the timeout.
+        // The link carries nothing else then, and the last deltas of a burst, which no later
+        // delta follows to reveal their loss, are what convergence waits for.
+        let quiet = self.config.strategy.uses_spanning_tree() && self.changed_at + 1 < now;
+        let patience = if quiet { rto.div_ceil(2) } else { rto };
+        let overdue = n.sent_upto > acked && now - n.sent_at >= patience;
         let start = if n.sent_upto <= acked || overdue {
             acked
         } else {
@@ -1183,7 +1176,9 @@ where
         self.next_seq += 1;
         if self.config.strategy.uses_spanning_tree() {
             self.changed_at = self.now;
-            self.quiet_sent = false;
+            for n in self.neighbours.values_mut() {
+                n.quiet_sent = false;
+            }
         }
         self.trim();
     }
