@@ -209,6 +209,18 @@ fn varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
+/// A varint at the start of `b` (of a genuine message) and its length.
+fn read_varint(b: &[u8]) -> (u64, usize) {
+    let mut v = 0u64;
+    for (i, &x) in b.iter().enumerate().take(10) {
+        v |= u64::from(x & 0x7f) << (7 * i);
+        if x & 0x80 == 0 {
+            return (v, i + 1);
+        }
+    }
+    (v, b.len().min(10))
+}
+
 fn seal(m: &mut Vec<u8>) {
     let crc = checksum(m);
     m.extend_from_slice(&crc.to_le_bytes());
@@ -221,17 +233,17 @@ fn encode(
     recipient: ReplicaId,
     recipient_inc: u64,
 ) -> (Vec<u8>, Option<ORSet<u64>>) {
-    let mut m = vec![1, MESSAGE_TAG];
-    m.extend_from_slice(&f.incarnation.resolve(sender_inc).to_le_bytes());
     let flags = u8::from(f.ack.is_some())
         | u8::from(f.request_digest) << 1
         | u8::from(f.digest.is_some()) << 2
         | u8::from(f.delta.is_some()) << 3;
-    m.push(flags);
+    let mut m = vec![2, MESSAGE_TAG, flags];
+    varint(&mut m, f.incarnation.resolve(sender_inc));
+    // Intervals go as start and length; a `start >= end` interval is sent with length 0.
     if let Some((inc, start, end)) = f.ack {
-        m.extend_from_slice(&inc.resolve(recipient_inc).to_le_bytes());
+        varint(&mut m, inc.resolve(recipient_inc));
         varint(&mut m, start);
-        varint(&mut m, end);
+        varint(&mut m, end.saturating_sub(start));
     }
     if let Some(d) = &f.digest {
         let v = d.build(recipient).version().to_bytes();
@@ -242,7 +254,7 @@ fn encode(
     if let Some((start, end, d)) = &f.delta {
         let set = d.build(recipient);
         varint(&mut m, *start);
-        varint(&mut m, *end);
+        varint(&mut m, end.saturating_sub(*start));
         let b = set.to_bytes();
         varint(&mut m, b.len() as u64);
         m.extend_from_slice(&b);
@@ -422,14 +434,21 @@ pub fn run_with(strategy: Strategy, actions: &[Action]) {
                     continue;
                 }
                 let mut m = w.seen[j][usize::from(*index) % w.seen[j].len()].clone();
-                let real = u64::from_le_bytes(m[2..10].try_into().expect("8 bytes"));
-                m[2..10].copy_from_slice(&incarnation.resolve(real).to_le_bytes());
-                if let (Some(inc), true) = (ack_incarnation, m[10] & 1 != 0) {
-                    let real = u64::from_le_bytes(m[11..19].try_into().expect("8 bytes"));
-                    m[11..19].copy_from_slice(&inc.resolve(real).to_le_bytes());
-                }
+                // The compact layout: flags at 2, the sender incarnation (varint) at 3, then
+                // the ack's incarnation (varint) first if there is an ack.
                 let n = m.len() - 4;
                 m.truncate(n);
+                let (real, len) = read_varint(&m[3..]);
+                let mut out = m[..3].to_vec();
+                varint(&mut out, incarnation.resolve(real));
+                let mut at = 3 + len;
+                if let (Some(inc), true) = (ack_incarnation, m[2] & 1 != 0) {
+                    let (real, len) = read_varint(&m[at..]);
+                    varint(&mut out, inc.resolve(real));
+                    at += len;
+                }
+                out.extend_from_slice(&m[at..]);
+                let mut m = out;
                 seal(&mut m);
                 // Its contents are genuine: accepted or not, the oracle already has them.
                 let _ = w.deliver(j, &m);

@@ -1,10 +1,10 @@
 //! The discrete-event engine: replicas running the real [`Session`] over a simulated network.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 
 use deltacrdt::sync::{
-    message_parts, Measure, MessageParts, Session, Strategy, SyncConfig, Transmit,
+    message_parts, Measure, MessageParts, Session, Strategy, SyncConfig, SyncError, Transmit,
 };
 use deltacrdt::DeltaCrdt;
 use deltacrdt::ReplicaId;
@@ -262,6 +262,62 @@ impl Net {
     }
 }
 
+/// One round of random peer sampling: every node up draws `peers` others; a drawn pair that
+/// is not a link of the base overlay becomes one on both sides (if not already) and stays
+/// until `linger` rounds after its last draw.
+fn sample_peers<W: Workload>(
+    nodes: &mut [Node<W>],
+    base: &[Vec<usize>],
+    sampled: &mut BTreeMap<(usize, usize), u64>,
+    rng: &mut SplitMix64,
+    round: u64,
+    peers: usize,
+    linger: u64,
+) {
+    let n = nodes.len();
+    let link = |nodes: &mut [Node<W>], a: usize, b: usize, on: bool| {
+        for (x, y) in [(a, b), (b, a)] {
+            if let Node::Up(s) = &mut nodes[x] {
+                if on {
+                    s.add_neighbour(replica(y));
+                } else {
+                    s.remove_neighbour(replica(y));
+                }
+            }
+        }
+    };
+    let expired: Vec<(usize, usize)> = sampled
+        .iter()
+        .filter(|(_, &last)| round - last > linger)
+        .map(|(&k, _)| k)
+        .collect();
+    for (a, b) in expired {
+        sampled.remove(&(a, b));
+        link(nodes, a, b, false);
+    }
+    if n < 2 {
+        return;
+    }
+    for i in 0..n {
+        if !matches!(nodes[i], Node::Up(_)) {
+            continue;
+        }
+        for _ in 0..peers {
+            let mut j = rng.between(0, n as u64 - 2) as usize;
+            if j >= i {
+                j += 1;
+            }
+            if base[i].contains(&j) {
+                continue;
+            }
+            let key = (i.min(j), i.max(j));
+            if sampled.insert(key, round).is_none() {
+                link(nodes, key.0, key.1, true);
+            }
+        }
+    }
+}
+
 /// Runs `scenario` with `workload`, calling `progress` at the end of every round.
 pub fn run<W: Workload>(
     scenario: &Scenario,
@@ -284,6 +340,14 @@ pub fn run<W: Workload>(
     };
     let mut work_rng = root.fork();
     let adjacency = scenario.topology.neighbours(n);
+    // Random peer sampling per round: the links drawn, by pair, with the round of their last
+    // draw (see `Topology::SampledPeers`).
+    let sampling = match scenario.topology {
+        Topology::SampledPeers { peers, linger } => Some((peers, linger)),
+        _ => None,
+    };
+    let mut sample_rng = root.fork();
+    let mut sampled: BTreeMap<(usize, usize), u64> = BTreeMap::new();
     let config = SyncConfig {
         strategy: scenario.strategy,
         ..scenario.config.clone()
@@ -327,9 +391,26 @@ pub fn run<W: Workload>(
                     let s =
                         Session::restore(replica(c.node), incarnation + 1, saved, config.clone())
                             .expect("bytes from persist() decode");
-                    nodes[c.node] = Node::Up(connect(c.node, s));
+                    let mut s = connect(c.node, s);
+                    for &(a, b) in sampled.keys() {
+                        if a == c.node || b == c.node {
+                            s.add_neighbour(replica(a + b - c.node));
+                        }
+                    }
+                    nodes[c.node] = Node::Up(s);
                 }
             }
+        }
+        if let Some((peers, linger)) = sampling {
+            sample_peers(
+                &mut nodes,
+                &adjacency,
+                &mut sampled,
+                &mut sample_rng,
+                round,
+                peers,
+                linger,
+            );
         }
         for (i, node) in nodes.iter_mut().enumerate() {
             let Node::Up(s) = node else { continue };
@@ -356,8 +437,11 @@ pub fn run<W: Workload>(
             let Node::Up(s) = &mut nodes[d.to] else {
                 continue;
             };
-            if s.handle_message(replica(d.from), &d.bytes).is_err() {
-                refused += 1;
+            match s.handle_message(replica(d.from), &d.bytes) {
+                Ok(_) => {}
+                // A sampled link closed while the message was in flight: dropped.
+                Err(SyncError::UnknownNeighbour(_)) if sampling.is_some() => {}
+                Err(_) => refused += 1,
             }
             while let Some(t) = s.poll_transmit() {
                 net.send(d.at, partitioned, d.to, t);

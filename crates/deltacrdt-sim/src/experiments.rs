@@ -108,6 +108,26 @@ pub fn default_scenario(strategy: Strategy, seed: u64) -> Scenario {
     }
 }
 
+/// [`scale_scenario`] with random peer sampling per round instead of the fixed overlay
+/// (above 64 replicas; at most 64, the same partial mesh): a ring plus 2 peers each replica
+/// draws afresh every round, a drawn link lasting 4 rounds after its last draw
+/// ([`Topology::SampledPeers`]).
+pub fn scale_sampled_scenario(
+    strategy: Strategy,
+    nodes: usize,
+    updates_per_node: u64,
+    seed: u64,
+) -> Scenario {
+    let mut s = scale_scenario(strategy, nodes, updates_per_node, seed);
+    if nodes > 64 {
+        s.topology = Topology::SampledPeers {
+            peers: 2,
+            linger: 4,
+        };
+    }
+    s
+}
+
 /// The cluster sizes of the scale runs ([`scale_scenario`]).
 pub const SCALE_SIZES: [usize; 4] = [16, 64, 256, 1_024];
 

@@ -4,19 +4,23 @@
 //! cargo run --release -p deltacrdt-sim                 # default scenario, all strategies
 //! cargo run --release -p deltacrdt-sim -- icde         # Enes et al. micro experiment
 //! cargo run --release -p deltacrdt-sim -- scale        # 16 to 1,024 replicas, lossy
-//! options: --seed N   --csv FILE   --svg FILE
+//! cargo run --release -p deltacrdt-sim -- seeds        # default scenario, BP+RR and the tree, seeds 1..=16
+//! options: --seed N   --csv FILE   --svg FILE   (seeds: --seeds N, how many)
 //! scale options: --sizes 16,64,...   --updates N (per replica, default 4)
 //! ```
 
 use std::process::ExitCode;
 
 use deltacrdt::sync::Strategy;
-use deltacrdt_sim::experiments::{default_scenario, icde, scale_scenario, SCALE_SIZES};
+use deltacrdt_sim::experiments::{
+    default_scenario, icde, scale_sampled_scenario, scale_scenario, SCALE_SIZES,
+};
 use deltacrdt_sim::{report, Progress, RunReport, WorkloadKind};
 
 struct Args {
     icde: bool,
     scale: bool,
+    seeds: Option<u64>,
     sizes: Vec<usize>,
     updates: u64,
     seed: u64,
@@ -28,6 +32,7 @@ fn parse() -> Result<Args, String> {
     let mut args = Args {
         icde: false,
         scale: false,
+        seeds: None,
         sizes: SCALE_SIZES.to_vec(),
         updates: 4,
         seed: 1,
@@ -40,6 +45,14 @@ fn parse() -> Result<Args, String> {
             "icde" => args.icde = true,
             "default" => args.icde = false,
             "scale" => args.scale = true,
+            "seeds" => args.seeds = Some(args.seeds.unwrap_or(16)),
+            "--seeds" => {
+                let v = it.next().ok_or("--seeds needs a number")?;
+                args.seeds = Some(
+                    v.parse()
+                        .map_err(|_| format!("--seeds: not a number: {v}"))?,
+                );
+            }
             "--sizes" => {
                 let v = it.next().ok_or("--sizes needs a list like 16,64")?;
                 args.sizes = v
@@ -63,7 +76,7 @@ fn parse() -> Result<Args, String> {
             "--svg" => args.svg = Some(it.next().ok_or("--svg needs a file name")?),
             "-h" | "--help" => {
                 return Err(String::from(
-                    "usage: deltacrdt-sim [default|icde|scale] [--seed N] [--csv FILE] [--svg FILE] [--sizes 16,64,256,1024] [--updates N]",
+                    "usage: deltacrdt-sim [default|icde|scale|seeds] [--seeds N] [--seed N] [--csv FILE] [--svg FILE] [--sizes 16,64,256,1024] [--updates N]",
                 ))
             }
             other => return Err(format!("unknown argument {other} (try --help)")),
@@ -113,6 +126,9 @@ fn main() -> ExitCode {
     };
     if args.scale {
         return scale(&args);
+    }
+    if let Some(n) = args.seeds {
+        return seeds(n);
     }
     let (title, reports) = if args.icde {
         println!("Enes et al. (ICDE 2019) micro experiment: 15 nodes, 100 updates per node, one per round");
@@ -178,13 +194,23 @@ fn main() -> ExitCode {
 fn scale(args: &Args) -> ExitCode {
     println!(
         "scale: {} set adds per replica, one per round; 10% loss, 5% duplicates, latency 5..150; \
-         partial mesh (4 neighbours) up to 64 replicas, ring + 2 random peers per replica above; seed {}",
+         partial mesh (4 neighbours) up to 64 replicas; above, a fixed ring + 2 random peers per replica \
+         (peers-2) and, side by side, a ring + 2 peers drawn afresh by each replica every round, \
+         kept 4 rounds (sample-2); seed {}",
         args.updates, args.seed
     );
     let mut runs = Vec::new();
     for &n in &args.sizes {
-        for strategy in [Strategy::BpRr, Strategy::SpanningTree] {
-            let scenario = scale_scenario(strategy, n, args.updates, args.seed);
+        let overlays: &[bool] = if n > 64 { &[false, true] } else { &[false] };
+        for (strategy, &sampled) in [Strategy::BpRr, Strategy::SpanningTree]
+            .into_iter()
+            .flat_map(|st| overlays.iter().map(move |sp| (st, sp)))
+        {
+            let scenario = if sampled {
+                scale_sampled_scenario(strategy, n, args.updates, args.seed)
+            } else {
+                scale_scenario(strategy, n, args.updates, args.seed)
+            };
             let start = std::time::Instant::now();
             let report = WorkloadKind::Set.run(&scenario, &mut |_| {});
             let wall_seconds = start.elapsed().as_secs_f64();
@@ -225,5 +251,52 @@ fn scale(args: &Args) -> ExitCode {
     } else {
         println!("SOME RUNS FAILED");
         ExitCode::FAILURE
+    }
+}
+
+/// The default scenario (set workload) under seeds `1..=n`: BP+RR and the spanning tree side
+/// by side, per seed, against the goals (at most 2 rounds later than BP+RR, at most half its
+/// bytes).
+fn seeds(n: u64) -> ExitCode {
+    println!("default scenario, set workload, BP+RR and spanning-tree, seeds 1..={n}");
+    println!(
+        "{:>5} {:>7} {:>7} {:>6} {:>11} {:>11} {:>6}  goals",
+        "seed", "bp-rr", "tree", "diff", "bp-rr B", "tree B", "ratio"
+    );
+    let (mut met, mut failed, mut sum_b, mut sum_t) = (0, false, 0, 0);
+    for seed in 1..=n {
+        let b = WorkloadKind::Set.run(&default_scenario(Strategy::BpRr, seed), &mut |_| {});
+        let t = WorkloadKind::Set.run(&default_scenario(Strategy::SpanningTree, seed), &mut |_| {});
+        failed |= !b.passed() || !t.passed();
+        let (rb, rt) = (
+            b.rounds_to_converge.unwrap_or(u64::MAX),
+            t.rounds_to_converge.unwrap_or(u64::MAX),
+        );
+        let ratio = t.bytes as f64 / b.bytes as f64;
+        let ok = rt <= rb.saturating_add(2) && ratio <= 0.5;
+        met += u64::from(ok);
+        sum_b += rb;
+        sum_t += rt;
+        println!(
+            "{seed:>5} {:>7} {:>7} {:>+6} {:>11} {:>11} {ratio:>6.2}  {}",
+            format!("+{rb}"),
+            format!("+{rt}"),
+            rt as i64 - rb as i64,
+            b.bytes,
+            t.bytes,
+            if ok { "met" } else { "not met" }
+        );
+    }
+    println!(
+        "mean rounds to converge: bp-rr +{:.2}, spanning-tree +{:.2}; goals met in {met} of {n} seeds",
+        sum_b as f64 / n as f64,
+        sum_t as f64 / n as f64
+    );
+    if failed {
+        println!("SOME RUNS FAILED");
+        ExitCode::FAILURE
+    } else {
+        println!("all runs converged and lost nothing");
+        ExitCode::SUCCESS
     }
 }

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use deltacrdt::sync::Strategy;
 
-use crate::RunReport;
+use crate::{RunReport, Topology};
 
 /// The CSV header matching [`csv_row`].
 pub const CSV_HEADER: &str = "workload,topology,nodes,edges,strategy,seed,updates,units,bytes,messages,rounds,rounds_to_converge,peak_buffer_bytes,peak_buffer_deltas,refused,passed";
@@ -414,10 +414,23 @@ pub fn scale_svg(title: &str, runs: &[ScaleRun]) -> String {
     let mut sizes: Vec<usize> = runs.iter().map(|s| s.report.nodes).collect();
     sizes.sort_unstable();
     sizes.dedup();
-    let strategies: Vec<Strategy> = Strategy::ALL
+    // One series per strategy and overlay kind (fixed, or sampled afresh every round).
+    let sampled = |s: &ScaleRun| matches!(s.report.topology, Topology::SampledPeers { .. });
+    let strategies: Vec<(Strategy, bool)> = Strategy::ALL
         .into_iter()
-        .filter(|st| runs.iter().any(|s| s.report.strategy == *st))
+        .flat_map(|st| [(st, false), (st, true)])
+        .filter(|&(st, sp)| {
+            runs.iter()
+                .any(|s| s.report.strategy == st && sampled(s) == sp)
+        })
         .collect();
+    let label = |(st, sp): (Strategy, bool)| {
+        if sp {
+            format!("{st} (sampled)")
+        } else {
+            st.to_string()
+        }
+    };
     let colours = ["#2ca02c", "#17becf", "#d62728", "#9467bd"];
     let (pw, ph, left, top, gap) = (230.0, 200.0, 60.0, 50.0, 70.0);
     let width = left + 4.0 * (pw + gap);
@@ -492,10 +505,10 @@ pub fn scale_svg(title: &str, runs: &[ScaleRun]) -> String {
                 top + ph + 16.0
             );
         }
-        for (si, st) in strategies.iter().enumerate() {
+        for (si, &(st, sp)) in strategies.iter().enumerate() {
             let pts: Vec<(f64, f64, f64)> = runs
                 .iter()
-                .filter(|s| s.report.strategy == *st)
+                .filter(|s| s.report.strategy == st && sampled(s) == sp)
                 .map(|s| (x_of(s.report.nodes), f(s)))
                 .filter(|(_, v)| v.is_finite() && *v > 0.0)
                 .map(|(x, v)| (x, y_of(v), v))
@@ -504,23 +517,26 @@ pub fn scale_svg(title: &str, runs: &[ScaleRun]) -> String {
                 .iter()
                 .map(|(x, y, _)| format!("{x:.1},{y:.1}"))
                 .collect();
+            let dash = if sp { r#" stroke-dasharray="5,3""# } else { "" };
             let _ = writeln!(
                 out,
-                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"/>"#,
+                r#"<polyline points="{}" fill="none" stroke="{}" stroke-width="2"{dash}/>"#,
                 path.join(" "),
                 colours[si % colours.len()]
             );
+            let name = label((st, sp));
             for (x, y, v) in pts {
                 let _ = writeln!(
                     out,
-                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{}"><title>{st}: {v:.1}</title></circle>"#,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{}"><title>{name}: {v:.1}</title></circle>"#,
                     colours[si % colours.len()]
                 );
             }
         }
     }
-    for (si, st) in strategies.iter().enumerate() {
-        let x = left + si as f64 * 140.0;
+    for (si, &key) in strategies.iter().enumerate() {
+        let st = label(key);
+        let x = left + si as f64 * 160.0;
         let y = height - 18.0;
         let _ = writeln!(
             out,
@@ -532,8 +548,8 @@ pub fn scale_svg(title: &str, runs: &[ScaleRun]) -> String {
     }
     let _ = writeln!(
         out,
-        r#"<text x="{:.1}" y="{:.1}">replicas (log scale); every axis logarithmic</text>"#,
-        left + 300.0,
+        r#"<text x="{:.1}" y="{:.1}">replicas (log scale); every axis logarithmic; dashed: peers sampled afresh every round</text>"#,
+        left + 680.0,
         height - 8.0
     );
     out.push_str("</svg>\n");

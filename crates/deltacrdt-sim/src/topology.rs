@@ -33,6 +33,17 @@ pub enum Topology {
         /// The seed of the draw.
         seed: u64,
     },
+    /// Random peer sampling per round: a ring (its [`edges`](Self::edges)) plus, every
+    /// round, `peers` links from each node to others drawn afresh at random (seeded by the
+    /// scenario's seed). The simulator, as the caller, adds a drawn peer as a neighbour on
+    /// both sides and removes it `linger` rounds after it was last drawn; messages still in
+    /// flight on a removed link are dropped, as a closed connection drops them.
+    SampledPeers {
+        /// Links each node draws per round.
+        peers: usize,
+        /// Rounds a drawn link stays after its last draw.
+        linger: u64,
+    },
 }
 
 impl Topology {
@@ -71,6 +82,12 @@ impl Topology {
                 }
             }
             Topology::Star => (1..n).for_each(|i| link(0, i)),
+            Topology::SampledPeers { .. } => {
+                (1..n).for_each(|i| link(i - 1, i));
+                if n > 2 {
+                    link(n - 1, 0);
+                }
+            }
             Topology::RandomPeers { peers, seed } => {
                 (1..n).for_each(|i| link(i - 1, i));
                 if n > 2 {
@@ -110,6 +127,7 @@ impl fmt::Display for Topology {
             Topology::FullMesh => f.write_str("full-mesh"),
             Topology::Star => f.write_str("star"),
             Topology::RandomPeers { peers, .. } => write!(f, "peers-{peers}"),
+            Topology::SampledPeers { peers, .. } => write!(f, "sample-{peers}"),
         }
     }
 }

@@ -56,3 +56,54 @@ fn random_peer_overlays_are_connected_and_seeded() {
         Topology::RandomPeers { peers: 2, seed: 4 }.edges(200)
     );
 }
+
+#[test]
+fn peers_sampled_every_round_converge_with_nothing_refused() {
+    use deltacrdt_sim::experiments::scale_sampled_scenario;
+    let mut runs = Vec::new();
+    let sampling = Topology::SampledPeers {
+        peers: 2,
+        linger: 4,
+    };
+    assert_eq!(
+        scale_sampled_scenario(Strategy::BpRr, 256, 3, 5).topology,
+        sampling
+    );
+    for strategy in [Strategy::BpRr, Strategy::SpanningTree] {
+        let fixed = scale_scenario(strategy, 40, 3, 5);
+        let scenario = deltacrdt_sim::Scenario {
+            topology: sampling,
+            ..fixed.clone()
+        };
+        let fixed = WorkloadKind::Set.run(&fixed, &mut |_| {});
+        let sampled = WorkloadKind::Set.run(&scenario, &mut |_| {});
+        assert!(sampled.passed(), "{strategy}: {:?}", sampled.check);
+        assert_eq!(sampled.refused, 0);
+        assert_eq!(sampled.topology.to_string(), "sample-2");
+        // Every fresh link starts with a digest exchange: sampling costs more bytes than
+        // the fixed overlay.
+        assert!(sampled.bytes > fixed.bytes, "{strategy}");
+        runs.push(ScaleRun {
+            report: fixed,
+            wall_seconds: 0.1,
+        });
+        runs.push(ScaleRun {
+            report: sampled,
+            wall_seconds: 0.1,
+        });
+    }
+    // Four series: each strategy on either overlay, the sampled ones dashed.
+    let svg = scale_svg("scale", &runs);
+    assert_eq!(svg.matches("<polyline").count(), 4 * 4);
+    assert_eq!(svg.matches("stroke-dasharray").count(), 4 * 2);
+    assert!(svg.contains("bp-rr (sampled)"));
+}
+
+#[test]
+fn a_sampled_overlay_is_a_ring_plus_the_links_drawn_each_round() {
+    let t = Topology::SampledPeers {
+        peers: 2,
+        linger: 4,
+    };
+    assert_eq!(t.edges(10), Topology::Ring.edges(10));
+}

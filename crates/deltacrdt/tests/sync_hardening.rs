@@ -2,7 +2,8 @@
 //! would, with the public API and the documented wire format (`deltacrdt::sync` module docs).
 
 use deltacrdt::sync::{
-    checksum, AdmitFn, Measure, Session, SyncConfig, SyncError, UpdateError, MESSAGE_TAG,
+    checksum, AdmitFn, Measure, Session, SyncConfig, SyncError, UpdateError, LEGACY_MESSAGE_TAG,
+    MESSAGE_TAG,
 };
 use deltacrdt::{
     Binary, CausalContext, DeltaCrdt, GCounter, LWWRegister, Lattice, ORSet, PNCounter, ReplicaId,
@@ -72,15 +73,36 @@ where
     }
 }
 
-/// A message in the documented wire format: header, incarnation, flags, parts, CRC-32C.
+/// A message in the documented (compact) wire format: format version, tag, flags, incarnation
+/// (varint), parts, CRC-32C.
 fn frame(incarnation: u64, flags: u8, parts: &[u8]) -> Vec<u8> {
-    let mut m = vec![1, MESSAGE_TAG];
+    let mut m = vec![2, MESSAGE_TAG, flags];
+    varint(&mut m, incarnation);
+    m.extend_from_slice(parts);
+    let crc = checksum(&m);
+    m.extend_from_slice(&crc.to_le_bytes());
+    m
+}
+
+/// A message in the legacy layout (tag 32): format version, tag, incarnation (u64 LE), flags,
+/// parts, CRC-32C.
+fn legacy_frame(incarnation: u64, flags: u8, parts: &[u8]) -> Vec<u8> {
+    let mut m = vec![1, LEGACY_MESSAGE_TAG];
     m.extend_from_slice(&incarnation.to_le_bytes());
     m.push(flags);
     m.extend_from_slice(parts);
     let crc = checksum(&m);
     m.extend_from_slice(&crc.to_le_bytes());
     m
+}
+
+/// LEB128, as the crate's binary format writes unsigned integers.
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 /// Recomputes the CRC-32C trailer of a message whose body was edited.
@@ -112,14 +134,18 @@ fn a_forged_header_only_frame_with_incarnation_max_does_not_cut_the_link() {
     let mut p: Pair<ORSet<u32>> = pair(SyncConfig::default());
     p.s[1].update(|s| s.add(B, 1)).unwrap();
     assert!(p.settle(10).is_some());
-    // The 11-byte header-only frame of the issue, and the same frame with its checksum.
-    let mut header_only = vec![1, MESSAGE_TAG];
+    // The 11-byte header-only frame of the issue (legacy layout), the same frame with its
+    // checksum, and the compact one (a 10-byte varint incarnation).
+    let mut header_only = vec![1, LEGACY_MESSAGE_TAG];
     header_only.extend_from_slice(&u64::MAX.to_le_bytes());
     header_only.push(0);
     let _ = p.s[0].handle_message(B, &header_only);
-    let sealed = frame(u64::MAX, 0, &[]);
+    let sealed = legacy_frame(u64::MAX, 0, &[]);
     assert_eq!(sealed.len(), 15);
     let _ = p.s[0].handle_message(B, &sealed);
+    let compact = frame(u64::MAX, 0, &[]);
+    assert_eq!(compact.len(), 17);
+    let _ = p.s[0].handle_message(B, &compact);
     // Genuine messages from B's real incarnation (1) keep flowing and are joined.
     for i in 2..6 {
         p.s[1].update(|s| s.add(B, i)).unwrap();
@@ -136,7 +162,8 @@ fn a_flipped_bit_in_the_incarnation_is_caught_by_the_checksum() {
     p.s[1].tick();
     let t = p.s[1].poll_transmit().unwrap();
     let mut flipped = t.bytes.clone();
-    flipped[9] ^= 0x80; // the top byte of the sender incarnation
+    assert_eq!(flipped[3], 1, "the sender incarnation, a one-byte varint");
+    flipped[3] ^= 0x02; // incarnation 3: still well-formed
     let before = format!("{:?}", p.s[0].state());
     let err = p.s[0].handle_message(B, &flipped).unwrap_err();
     assert!(matches!(err, SyncError::Checksum { .. }), "{err}");
@@ -152,7 +179,7 @@ fn a_forged_incarnation_with_a_valid_checksum_heals_within_bounded_rounds() {
     p.s[1].tick();
     let t = p.s[1].poll_transmit().unwrap();
     let mut forged = t.bytes.clone();
-    forged[9] ^= 0x80;
+    forged[3] ^= 0x02;
     reseal(&mut forged);
     // Accepted as well-formed; its delta is real and is joined.
     assert!(p.s[0].handle_message(B, &forged).unwrap());
@@ -226,7 +253,9 @@ fn a_forged_acknowledgement_delays_deltas_by_at_most_the_digest_period() {
     p.s[0].update(|s| s.add(A, 1)).unwrap();
     // Before A's delta leaves, a forged ack claims B has everything A produced.
     let next = p.s[0].next_seq();
-    let mut parts = p.s[0].incarnation().to_le_bytes().to_vec();
+    // The acknowledged incarnation, start 0, length `next`.
+    let mut parts = Vec::new();
+    varint(&mut parts, p.s[0].incarnation());
     parts.extend_from_slice(&[0, next as u8]);
     assert!(p.s[0].handle_message(B, &frame(1, 1, &parts)).is_ok());
     // The delta is held back (A believes B has it), but the periodic digest heals the pair.
@@ -597,7 +626,8 @@ quickcheck::quickcheck! {
             if let Some((real, ack_inc, end)) = ack {
                 flags |= 1;
                 let ack_inc = if real { p.s[j].incarnation() } else { ack_inc };
-                parts.extend_from_slice(&ack_inc.to_le_bytes());
+                varint(&mut parts, ack_inc);
+                // Start 0: the length is the end.
                 parts.push(0);
                 let end = end % (p.s[j].next_seq() + 1);
                 if end == 0 {

@@ -1,7 +1,9 @@
 //! The spanning-tree strategy as a state machine: the tree it builds, what it pushes where,
 //! how it routes around a dead or cut link, and that it converges whatever the network does.
 
-use deltacrdt::sync::{checksum, Session, Strategy, SyncConfig, SyncError, MESSAGE_TAG};
+use deltacrdt::sync::{
+    checksum, Session, Strategy, SyncConfig, SyncError, LEGACY_MESSAGE_TAG, MESSAGE_TAG,
+};
 use deltacrdt::{GCounter, Lattice, ORSet, ReplicaId};
 use quickcheck::{quickcheck, TestResult};
 
@@ -259,20 +261,104 @@ fn on_a_tree_periodic_digests_cost_no_payload() {
     assert_eq!(net.units.iter().sum::<u64>(), 100 * 3);
 }
 
+/// Ticks every session of a line `0 - 1 - 2` and delivers until quiet.
+fn line_round(s: &mut [Session<ORSet<u64>>]) {
+    for x in s.iter_mut() {
+        x.tick();
+    }
+    loop {
+        let mut sent = Vec::new();
+        for (i, x) in s.iter_mut().enumerate() {
+            while let Some(t) = x.poll_transmit() {
+                sent.push((i, t));
+            }
+        }
+        if sent.is_empty() {
+            break;
+        }
+        for (i, t) in sent {
+            let j = (t.to.0 - 1) as usize;
+            s[j].handle_message(id(i), &t.bytes).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_delta_is_pushed_on_along_the_tree_on_receipt_and_pushes_coalesce_within_a_tick() {
+    let mut s: Vec<Session<ORSet<u64>>> = (0..3)
+        .map(|i| Session::new(id(i), 1, ORSet::new(), config()))
+        .collect();
+    for (a, b) in [(0, 1), (1, 2)] {
+        s[a].add_neighbour(id(b));
+        s[b].add_neighbour(id(a));
+    }
+    // The tree forms, and a first update settles the acknowledgements of its links.
+    for k in 0..8 {
+        s[0].update(|x| x.add(id(0), 100 + k)).unwrap();
+        line_round(&mut s);
+    }
+    line_round(&mut s);
+    line_round(&mut s);
+    assert_eq!(s[0].unacked(id(1)), Some(0));
+    assert_eq!(s[1].unacked(id(2)), Some(0));
+    assert_eq!(s[2].tree_parent(), Some(id(1)));
+    assert!(s[2].state().contains(&107));
+    // 0 adds and ticks; its delta reaches 1, which pushes it on to 2 at once, before its
+    // own next tick.
+    s[0].update(|x| x.add(id(0), 1)).unwrap();
+    s[0].tick();
+    let t = s[0].poll_transmit().unwrap();
+    assert_eq!((t.to, t.units), (id(1), 1));
+    assert!(s[1].handle_message(id(0), &t.bytes).unwrap());
+    let mut out = Vec::new();
+    while let Some(t) = s[1].poll_transmit() {
+        out.push(t);
+    }
+    let push = out
+        .iter()
+        .find(|t| t.to == id(2))
+        .expect("pushed on receipt");
+    assert_eq!(push.units, 1);
+    assert!(s[2].handle_message(id(1), &push.bytes).unwrap());
+    assert!(s[2].state().contains(&1));
+    // A second delta in the same tick of 1 waits for its next tick (Nagle): only the ack
+    // goes back to 0.
+    s[0].update(|x| x.add(id(0), 2)).unwrap();
+    s[0].tick();
+    let t = s[0].poll_transmit().unwrap();
+    assert!(s[1].handle_message(id(0), &t.bytes).unwrap());
+    let mut out = Vec::new();
+    while let Some(t) = s[1].poll_transmit() {
+        out.push(t);
+    }
+    assert!(out.iter().all(|t| t.to == id(0) && t.units == 0), "{out:?}");
+    s[1].tick();
+    let next = s[1].poll_transmit().expect("the tick sends it");
+    assert_eq!((next.to, next.units), (id(2), 1));
+}
+
 #[test]
 fn a_parent_flag_without_tree_information_is_refused() {
     let mut s: Session<GCounter> = Session::new(id(0), 1, GCounter::new(), config());
     s.add_neighbour(id(1));
-    let mut m = vec![1, MESSAGE_TAG];
-    m.extend_from_slice(&7u64.to_le_bytes());
-    m.push(32);
+    // The compact layout (flags, then the incarnation 7) and the legacy one.
+    let mut m = vec![2, MESSAGE_TAG, 32, 7];
     let crc = checksum(&m);
     m.extend_from_slice(&crc.to_le_bytes());
     assert!(matches!(
         s.handle_message(id(1), &m),
         Err(SyncError::Malformed(_))
     ));
-    assert_eq!(s.rejected(), 1);
+    let mut legacy = vec![1, LEGACY_MESSAGE_TAG];
+    legacy.extend_from_slice(&7u64.to_le_bytes());
+    legacy.push(32);
+    let crc = checksum(&legacy);
+    legacy.extend_from_slice(&crc.to_le_bytes());
+    assert!(matches!(
+        s.handle_message(id(1), &legacy),
+        Err(SyncError::Malformed(_))
+    ));
+    assert_eq!(s.rejected(), 2);
 }
 
 quickcheck! {

@@ -47,6 +47,14 @@ pub enum Strategy {
     /// with digest catch-up, so it carries only what its end lacks. Lazy links exchange
     /// digests every [`SyncConfig::digest_ticks`] ticks (32 when that is 0): the tree only
     /// decides what is pushed, never whether a replica converges.
+    ///
+    /// What keeps the tree's longer paths fast: a received delta is pushed on along the tree
+    /// links at once (coalesced: a link that already carried a delta in this tick gets the
+    /// rest with the next tick); once the state is quiet (it changed in no tick since the
+    /// last) the session sends its digest once to every lazy neighbour, and what is still
+    /// unacknowledged on a tree link goes again after half of `retransmit_ticks` (a tail loss
+    /// probe); and a neighbour whose digest differs from ours while lacking nothing of ours
+    /// holds more, so our digest goes to it at once (a pull).
     SpanningTree,
 }
 

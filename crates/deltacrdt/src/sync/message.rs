@@ -6,8 +6,13 @@ use super::SyncError;
 use crate::codec::{read_header, write_len, write_varint, Binary, Reader, FORMAT_VERSION};
 use crate::{DecodeError, DecodeErrorKind};
 
-/// The type tag of a sync message (second byte), distinct from every CRDT and version tag.
-pub const MESSAGE_TAG: u8 = 32;
+/// The type tag of a sync message (second byte) in the compact layout every session writes,
+/// distinct from every CRDT and version tag (see the wire format in [`sync`](super)).
+pub const MESSAGE_TAG: u8 = 33;
+
+/// The type tag of the first sync message layout (fixed 8-byte incarnations, intervals as
+/// `start, end`), which sessions still read: a peer that has not upgraded yet keeps syncing.
+pub const LEGACY_MESSAGE_TAG: u8 = 32;
 
 /// CRC-32C (Castagnoli, reflected polynomial `0x82F63B78`), one table lookup per byte.
 const CRC_TABLE: [u32; 256] = {
@@ -94,11 +99,11 @@ impl<T: Binary, V: Binary> Message<T, V> {
         self.ack.is_none() && !self.request_digest && self.digest.is_none() && self.delta.is_none()
     }
 
+    /// The compact layout (tag [`MESSAGE_TAG`]).
     pub fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(32);
         out.push(FORMAT_VERSION);
         out.push(MESSAGE_TAG);
-        out.extend_from_slice(&self.incarnation.to_le_bytes());
         let flags = if self.ack.is_some() { ACK } else { 0 }
             | if self.request_digest {
                 REQUEST_DIGEST
@@ -111,10 +116,11 @@ impl<T: Binary, V: Binary> Message<T, V> {
                 .tree
                 .map_or(0, |t| TREE | if t.parent { PARENT } else { 0 });
         out.push(flags);
+        write_varint(&mut out, self.incarnation);
         if let Some(a) = &self.ack {
-            out.extend_from_slice(&a.incarnation.to_le_bytes());
+            write_varint(&mut out, a.incarnation);
             write_varint(&mut out, a.start);
-            write_varint(&mut out, a.end);
+            write_varint(&mut out, a.end - a.start);
         }
         if let Some(v) = &self.digest {
             let bytes = v.to_bytes();
@@ -123,7 +129,7 @@ impl<T: Binary, V: Binary> Message<T, V> {
         }
         if let Some(d) = &self.delta {
             write_varint(&mut out, d.start);
-            write_varint(&mut out, d.end);
+            write_varint(&mut out, d.end - d.start);
             let bytes = d.payload.to_bytes();
             write_len(&mut out, bytes.len());
             out.extend_from_slice(&bytes);
@@ -137,20 +143,15 @@ impl<T: Binary, V: Binary> Message<T, V> {
         out
     }
 
-    /// Decodes and checks a whole message; allocation stays proportional to `bytes.len()`.
+    /// Decodes and checks a whole message of either layout; allocation stays proportional to
+    /// `bytes.len()`.
     pub fn decode(bytes: &[u8]) -> Result<Self, SyncError> {
         let mut r = Reader::new(bytes);
-        read_header(&mut r, MESSAGE_TAG)?;
-        let incarnation = u64_le(&mut r)?;
-        let at = r.offset();
-        let flags = r.byte()?;
-        let known = ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT;
-        if flags & !known != 0 || (flags & PARENT != 0 && flags & TREE == 0) {
-            return Err(r.error_at(at, DecodeErrorKind::InvalidTag(flags)).into());
-        }
+        let layout = header(&mut r, bytes)?;
+        let (flags, incarnation) = layout.flags_and_incarnation(&mut r)?;
         let ack = if flags & ACK != 0 {
-            let incarnation = u64_le(&mut r)?;
-            let (start, end) = interval(&mut r)?;
+            let incarnation = layout.incarnation(&mut r)?;
+            let (start, end) = layout.interval(&mut r)?;
             Some(Ack {
                 incarnation,
                 start,
@@ -165,7 +166,7 @@ impl<T: Binary, V: Binary> Message<T, V> {
             None
         };
         let delta = if flags & DELTA != 0 {
-            let (start, end) = interval(&mut r)?;
+            let (start, end) = layout.interval(&mut r)?;
             Some(DeltaPart {
                 start,
                 end,
@@ -202,19 +203,86 @@ impl<T: Binary, V: Binary> Message<T, V> {
     }
 }
 
+/// The two message layouts (see the wire format in [`sync`](super)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// Tag [`LEGACY_MESSAGE_TAG`]: incarnations as u64 little-endian, intervals as
+    /// `start, end`, the flags after the incarnation.
+    Legacy,
+    /// Tag [`MESSAGE_TAG`]: the flags first, incarnations as varints, intervals as
+    /// `start, end - start`.
+    Compact,
+}
+
+/// Reads the format version and the tag, which names the layout.
+fn header(r: &mut Reader<'_>, bytes: &[u8]) -> Result<Layout, DecodeError> {
+    let layout = match bytes.get(1) {
+        Some(&LEGACY_MESSAGE_TAG) => Layout::Legacy,
+        _ => Layout::Compact,
+    };
+    let tag = match layout {
+        Layout::Legacy => LEGACY_MESSAGE_TAG,
+        Layout::Compact => MESSAGE_TAG,
+    };
+    read_header(r, tag).map_err(|mut e| {
+        if let DecodeErrorKind::WrongType { expected, .. } = &mut e.kind {
+            *expected = "sync message";
+        }
+        e
+    })?;
+    Ok(layout)
+}
+
+impl Layout {
+    /// The flags (checked against the bits the layout knows) and the sender's incarnation.
+    fn flags_and_incarnation(self, r: &mut Reader<'_>) -> Result<(u8, u64), DecodeError> {
+        let (at, flags, incarnation) = match self {
+            Layout::Legacy => {
+                let incarnation = u64_le(r)?;
+                (r.offset(), r.byte()?, incarnation)
+            }
+            Layout::Compact => {
+                let at = r.offset();
+                let flags = r.byte()?;
+                (at, flags, r.varint()?)
+            }
+        };
+        let known = ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT;
+        if flags & !known != 0 || (flags & PARENT != 0 && flags & TREE == 0) {
+            return Err(r.error_at(at, DecodeErrorKind::InvalidTag(flags)));
+        }
+        Ok((flags, incarnation))
+    }
+
+    fn incarnation(self, r: &mut Reader<'_>) -> Result<u64, DecodeError> {
+        match self {
+            Layout::Legacy => u64_le(r),
+            Layout::Compact => r.varint(),
+        }
+    }
+
+    /// An interval `start..end`, checked non-empty.
+    fn interval(self, r: &mut Reader<'_>) -> Result<(u64, u64), SyncError> {
+        let start = r.varint()?;
+        let at = r.offset();
+        let second = r.varint()?;
+        let end = match self {
+            Layout::Legacy => second,
+            Layout::Compact => start
+                .checked_add(second)
+                .ok_or_else(|| r.error_at(at, DecodeErrorKind::VarintOverflow))?,
+        };
+        if start >= end {
+            return Err(SyncError::EmptyInterval { start, end });
+        }
+        Ok((start, end))
+    }
+}
+
 fn u64_le(r: &mut Reader<'_>) -> Result<u64, DecodeError> {
     let mut a = [0u8; 8];
     a.copy_from_slice(r.take(8)?);
     Ok(u64::from_le_bytes(a))
-}
-
-fn interval(r: &mut Reader<'_>) -> Result<(u64, u64), SyncError> {
-    let start = r.varint()?;
-    let end = r.varint()?;
-    if start >= end {
-        return Err(SyncError::EmptyInterval { start, end });
-    }
-    Ok((start, end))
 }
 
 /// A length-prefixed value in the crate's binary format; error offsets count from the message start.
@@ -240,12 +308,12 @@ fn nested<X: Binary>(r: &mut Reader<'_>) -> Result<X, DecodeError> {
 /// s.tick();
 /// let t = s.poll_transmit().unwrap();
 /// let p = message_parts(&t.bytes).unwrap();
-/// assert_eq!((p.header, p.checksum), (11, 4));
+/// assert_eq!((p.header, p.checksum), (4, 4));
 /// assert_eq!(p.total(), t.bytes.len());
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct MessageParts {
-    /// Format version, tag, sender incarnation and flags.
+    /// Format version, tag, flags and sender incarnation.
     pub header: usize,
     /// The acknowledgement: its incarnation and interval.
     pub ack: usize,
@@ -293,9 +361,8 @@ impl MessageParts {
 /// [`SyncError::Malformed`] when the layout does not parse.
 pub fn message_parts(bytes: &[u8]) -> Result<MessageParts, SyncError> {
     let mut r = Reader::new(bytes);
-    read_header(&mut r, MESSAGE_TAG)?;
-    u64_le(&mut r)?;
-    let flags = r.byte()?;
+    let layout = header(&mut r, bytes)?;
+    let (flags, _) = layout.flags_and_incarnation(&mut r)?;
     let mut p = MessageParts {
         header: r.offset(),
         ..MessageParts::default()
@@ -307,7 +374,7 @@ pub fn message_parts(bytes: &[u8]) -> Result<MessageParts, SyncError> {
         n
     };
     if flags & ACK != 0 {
-        u64_le(&mut r)?;
+        layout.incarnation(&mut r)?;
         r.varint()?;
         r.varint()?;
         p.ack = part(&r);
@@ -334,4 +401,129 @@ pub fn message_parts(bytes: &[u8]) -> Result<MessageParts, SyncError> {
     r.finish()?;
     p.checksum = part(&r);
     Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{DeltaCrdt, GCounter, ReplicaId, VersionVector};
+    use alloc::string::ToString;
+    use alloc::vec;
+
+    type Msg = Message<GCounter, VersionVector>;
+
+    /// The legacy layout, as sessions wrote it before the compact one.
+    fn legacy(m: &Msg) -> Vec<u8> {
+        let mut out = vec![1, LEGACY_MESSAGE_TAG];
+        out.extend_from_slice(&m.incarnation.to_le_bytes());
+        let flags = u8::from(m.ack.is_some())
+            | u8::from(m.request_digest) << 1
+            | u8::from(m.digest.is_some()) << 2
+            | u8::from(m.delta.is_some()) << 3
+            | m.tree
+                .map_or(0, |t| TREE | if t.parent { PARENT } else { 0 });
+        out.push(flags);
+        if let Some(a) = &m.ack {
+            out.extend_from_slice(&a.incarnation.to_le_bytes());
+            write_varint(&mut out, a.start);
+            write_varint(&mut out, a.end);
+        }
+        if let Some(v) = &m.digest {
+            let b = v.to_bytes();
+            write_len(&mut out, b.len());
+            out.extend_from_slice(&b);
+        }
+        if let Some(d) = &m.delta {
+            write_varint(&mut out, d.start);
+            write_varint(&mut out, d.end);
+            let b = d.payload.to_bytes();
+            write_len(&mut out, b.len());
+            out.extend_from_slice(&b);
+        }
+        if let Some(t) = &m.tree {
+            write_varint(&mut out, t.root);
+            write_varint(&mut out, t.dist);
+        }
+        let crc = checksum(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    fn sample(incarnation: u64, seq: u64) -> Msg {
+        let mut c = GCounter::new();
+        c.inc(ReplicaId(7), 3).unwrap();
+        Message {
+            incarnation,
+            ack: Some(Ack {
+                incarnation: incarnation + 1,
+                start: seq,
+                end: seq + 2,
+            }),
+            request_digest: true,
+            digest: Some(c.version()),
+            delta: Some(DeltaPart {
+                start: seq,
+                end: seq + 1,
+                payload: c,
+            }),
+            tree: Some(TreeInfo {
+                root: 1,
+                dist: 3,
+                parent: true,
+            }),
+        }
+    }
+
+    #[test]
+    fn both_layouts_decode_to_the_same_message() {
+        for (inc, seq) in [(1, 0), (2, 1_000), (u64::MAX - 1, u64::MAX - 3)] {
+            let m = sample(inc, seq);
+            let compact = m.encode();
+            assert_eq!(compact[1], MESSAGE_TAG);
+            assert_eq!(Msg::decode(&compact).unwrap(), m);
+            assert_eq!(Msg::decode(&legacy(&m)).unwrap(), m);
+            for bytes in [compact, legacy(&m)] {
+                assert_eq!(message_parts(&bytes).unwrap().total(), bytes.len());
+            }
+        }
+    }
+
+    #[test]
+    fn the_compact_layout_is_smaller_and_its_header_is_four_bytes_for_small_incarnations() {
+        let m = sample(1, 40);
+        let (c, l) = (m.encode(), legacy(&m));
+        let (pc, pl) = (message_parts(&c).unwrap(), message_parts(&l).unwrap());
+        assert_eq!((pc.header, pl.header), (4, 11));
+        // ack: incarnation 1 byte (8 before), start, length.
+        assert_eq!((pc.ack, pl.ack), (3, 10));
+        assert_eq!(pc.delta, pl.delta);
+        assert_eq!(c.len() + 14, l.len());
+    }
+
+    #[test]
+    fn an_interval_whose_end_overflows_is_malformed() {
+        let mut m = vec![FORMAT_VERSION, MESSAGE_TAG, DELTA, 1];
+        write_varint(&mut m, u64::MAX);
+        write_varint(&mut m, 1);
+        m.push(0);
+        let crc = checksum(&m);
+        m.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(Msg::decode(&m), Err(SyncError::Malformed(_))));
+        // A zero length is an empty interval, as `start >= end` in the legacy layout.
+        let mut z = vec![FORMAT_VERSION, MESSAGE_TAG, DELTA, 1, 5, 0, 0];
+        let crc = checksum(&z);
+        z.extend_from_slice(&crc.to_le_bytes());
+        assert_eq!(
+            Msg::decode(&z),
+            Err(SyncError::EmptyInterval { start: 5, end: 5 })
+        );
+    }
+
+    #[test]
+    fn an_unknown_tag_or_flag_is_refused_with_a_typed_error() {
+        let e = Msg::decode(&[FORMAT_VERSION, 34, 0, 1, 0, 0, 0, 0]).unwrap_err();
+        assert!(e.to_string().contains("sync message"), "{e}");
+        let e = Msg::decode(&[FORMAT_VERSION, MESSAGE_TAG, 64, 1, 0, 0, 0, 0]).unwrap_err();
+        assert!(matches!(e, SyncError::Malformed(_)), "{e}");
+    }
 }

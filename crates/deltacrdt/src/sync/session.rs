@@ -81,6 +81,13 @@ struct Neighbour<V> {
     requested_at: Option<u64>,
     /// A sync round is due (set by `tick`).
     round_due: bool,
+    /// Spanning tree: a delta that arrived from another neighbour is to be pushed on at once
+    /// (eager push on receipt, without waiting for the next tick).
+    push_due: bool,
+    /// Spanning tree: this quiet spell's digest went to the (lazy) neighbour.
+    quiet_sent: bool,
+    /// Spanning tree: the tick a delta last went to the neighbour.
+    pushed_at: u64,
     /// An acknowledgement to send.
     ack_due: Option<Ack>,
     /// The neighbour asked for this session's digest.
@@ -130,6 +137,9 @@ impl<V> Neighbour<V> {
             digest_lacks: None,
             requested_at: None,
             round_due: false,
+            push_due: false,
+            quiet_sent: false,
+            pushed_at: u64::MAX,
             ack_due: None,
             digest_due: false,
             reply_to: None,
@@ -155,6 +165,7 @@ impl<V> Neighbour<V> {
 
     fn has_work(&self) -> bool {
         self.round_due
+            || self.push_due
             || self.ack_due.is_some()
             || self.digest_due
             || self.reply_to.is_some()
@@ -297,10 +308,6 @@ pub struct Session<T: DeltaCrdt> {
     tree: TreeView,
     /// The tick of the last change of the state.
     changed_at: u64,
-    /// Spanning tree: the quiet digest of this quiet spell went out.
-    quiet_sent: bool,
-    /// Spanning tree: the lazy neighbour that got the last quiet digest.
-    quiet_cursor: ReplicaId,
 }
 
 /// A session's place in the spanning tree: the smallest replica id it knows a path to, its
@@ -345,8 +352,6 @@ where
                 parent: None,
             },
             changed_at: 0,
-            quiet_sent: false,
-            quiet_cursor: replica,
         }
     }
 
@@ -647,17 +652,6 @@ where
         }
     }
 
-    /// The lazy neighbour next in turn for a quiet digest (spanning tree).
-    fn quiet_target(&self) -> Option<ReplicaId> {
-        let mut lazy = self
-            .neighbours
-            .iter()
-            .filter(|(_, n)| !n.eager)
-            .map(|(id, _)| *id);
-        let first = lazy.clone().next();
-        lazy.find(|id| *id > self.quiet_cursor).or(first)
-    }
-
     /// Ticks without any answer after which a neighbour is taken as down (spanning tree).
     fn down_ticks(&self) -> u64 {
         4 * self.config.retransmit_ticks.max(1)
@@ -899,6 +893,19 @@ where
         if changed {
             let origin = strategy.avoids_back_propagation().then_some(from);
             self.buffer_push(new_part.unwrap_or(payload), origin);
+            if strategy.uses_spanning_tree() {
+                // Eager push on receipt: what is new goes on along the tree links at once, so
+                // that an update crosses a tree link per link latency, not per tick. Pushes
+                // coalesce (Nagle): a link that already carried a delta in this tick gets the
+                // rest with the next tick, so a busy session sends no more messages than one
+                // that waits for its ticks.
+                let now = self.now;
+                for (id, n) in &mut self.neighbours {
+                    if *id != from && n.eager && !n.down && n.pushed_at != now {
+                        n.push_due = true;
+                    }
+                }
+            }
         }
         changed
     }
@@ -919,6 +926,7 @@ where
             self.trim();
             let n = self.neighbours.get_mut(&to).expect("found above");
             n.round_due = false;
+            n.push_due = false;
             n.ack_due = None;
             n.digest_due = false;
             n.reply_to = None;
@@ -955,6 +963,12 @@ where
         if let Some(v) = &n.reply_to {
             let mut payload = self.state.delta_since(v);
             digest_lacks = Some(payload.units());
+            if tree && payload.is_bottom() && !send_digest && self.state.version() != *v {
+                // The neighbour lacks nothing of ours, yet its version differs: it holds
+                // more. Pull it now (our digest, answered with what we lack) rather than
+                // wait for our own quiet digest.
+                send_digest = true;
+            }
             let mut end = next_seq;
             if let (true, Some(acked)) = (tree, n.acked.filter(|a| *a >= first_seq)) {
                 // Spanning tree: the buffer delivers (and retransmits) what the neighbour has
@@ -978,18 +992,19 @@ where
             }
         } else if n.round_due && tree && !n.eager {
             // A lazy link: nothing is pushed. Once the state has stopped changing for a tick,
-            // the digest goes out once, answered only if the neighbour has more: a replica
-            // that waits for a lost delta on its tree path is repaired from the side.
-            // One lazy neighbour per quiet spell, in turn (a digest is as big as the version),
-            // plus those whose own digest changed since.
-            if self.changed_at + 1 < now {
-                if n.owes_digest {
-                    send_digest = true;
-                } else if !self.quiet_sent && self.quiet_target() == Some(to) {
-                    send_digest = true;
-                    self.quiet_sent = true;
-                    self.quiet_cursor = to;
-                }
+            // the digest goes out once to every lazy neighbour, answered only by those that
+            // have more: a replica that waits for a lost delta on its tree path, or for one
+            // that crosses many tree links to reach it, is repaired from the side. Only a
+            // quiet state sends it, so a busy cluster pays nothing for it.
+            if self.changed_at + 1 < now && (n.owes_digest || !n.quiet_sent) {
+                send_digest = true;
+                self.neighbours.get_mut(&to)?.quiet_sent = true;
+            }
+        } else if n.push_due && !n.round_due {
+            // Eager push on receipt (spanning tree): only new deltas, to a neighbour whose
+            // acknowledgements are known; retransmissions and catch-up wait for the tick.
+            if let Some(acked) = n.acked.filter(|a| *a >= first_seq) {
+                msg.delta = self.next_interval(to, acked);
             }
         } else if n.round_due {
             match strategy {
@@ -1077,6 +1092,9 @@ where
         if msg.request_digest {
             n.requested_at = Some(now);
         }
+        if msg.delta.is_some() {
+            n.pushed_at = now;
+        }
         if digest_lacks.is_some() {
             n.digest_lacks = digest_lacks;
         }
@@ -1095,7 +1113,13 @@ where
         let rto = self.config.retransmit_ticks.max(1);
         let (now, end) = (self.now, self.next_seq);
         let n = self.neighbours.get(&to)?;
-        let overdue = n.sent_upto > acked && now - n.sent_at >= rto;
+        // Spanning tree, tail loss probe: once the state is quiet (it changed in no tick
+        // since the last), what is still unacknowledged goes again after half the timeout.
+        // The link carries nothing else then, and the last deltas of a burst, which no later
+        // delta follows to reveal their loss, are what convergence waits for.
+        let quiet = self.config.strategy.uses_spanning_tree() && self.changed_at + 1 < now;
+        let patience = if quiet { rto.div_ceil(2) } else { rto };
+        let overdue = n.sent_upto > acked && now - n.sent_at >= patience;
         let start = if n.sent_upto <= acked || overdue {
             acked
         } else {
@@ -1152,7 +1176,9 @@ where
         self.next_seq += 1;
         if self.config.strategy.uses_spanning_tree() {
             self.changed_at = self.now;
-            self.quiet_sent = false;
+            for n in self.neighbours.values_mut() {
+                n.quiet_sent = false;
+            }
         }
         self.trim();
     }
