@@ -48,7 +48,14 @@ impl CausalCounter {
     #[must_use = "send the delta to the other replicas"]
     pub fn add(&mut self, replica: ReplicaId, amount: i64) -> Result<CausalCounter, DotsExhausted> {
         let delta = self.add_delta(replica, amount)?;
-        self.0.join_ref(&delta.0);
+        // Applied in place: the delta is one dot this replica has never seen, and its context
+        // holds only that dot, so joining it inserts the dot and retires nothing. The same
+        // state as `self.0.join_ref(&delta.0)`, without rebuilding the store (the generic join
+        // copies every live change into a new vector on each call).
+        if let Some((dot, amount)) = delta.0.store.entries.first() {
+            self.0.store.insert(*dot, *amount);
+            self.0.context.insert(*dot);
+        }
         Ok(delta)
     }
 
