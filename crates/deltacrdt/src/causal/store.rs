@@ -433,3 +433,23 @@ impl<V: Ord + Clone> DotStore for DotFun<V> {
         found
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The hand-written clone copies sets of no, one and several dots exactly.
+    #[test]
+    fn dot_set_clone_is_exact() {
+        let (a, b) = (Dot::new(ReplicaId(1), 1), Dot::new(ReplicaId(2), 7));
+        for dots in [&[][..], &[a][..], &[a, b][..]] {
+            let mut s = DotSet::new();
+            for d in dots {
+                s.insert(*d);
+            }
+            let c = s.clone();
+            assert_eq!(c, s);
+            assert_eq!(c.as_slice(), dots);
+        }
+    }
+}
