@@ -28,6 +28,12 @@ thread_local! {
     static NET: Cell<i64> = const { Cell::new(0) };
     /// Whether any allocation went through [`CountingAlloc`] on this thread.
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
+    /// Allocation calls (`alloc`, `alloc_zeroed`, `realloc`) on this thread since it started.
+    static CALLS: Cell<u64> = const { Cell::new(0) };
+}
+
+fn count_call() {
+    let _ = CALLS.try_with(|c| c.set(c.get() + 1));
 }
 
 fn record(delta: i64) {
@@ -52,6 +58,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: forwarded unchanged; the caller guarantees a non-zero-sized layout.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
+            count_call();
             record(size_of(layout));
         }
         p
@@ -61,6 +68,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // SAFETY: as for `alloc`.
         let p = unsafe { System.alloc_zeroed(layout) };
         if !p.is_null() {
+            count_call();
             record(size_of(layout));
         }
         p
@@ -77,6 +85,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
         // guarantees `new_size` is valid for its alignment.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
         if !p.is_null() {
+            count_call();
             record(i64::try_from(new_size).unwrap_or(i64::MAX) - size_of(layout));
         }
         p
@@ -86,6 +95,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
 /// Bytes allocated minus bytes freed on the current thread so far.
 pub fn net_bytes() -> i64 {
     NET.with(Cell::get)
+}
+
+/// Allocation calls (`alloc`, `alloc_zeroed` and `realloc`, each counted once) on the
+/// current thread so far: the difference across an operation is how many times it went to
+/// the allocator.
+pub fn allocation_calls() -> u64 {
+    CALLS.with(Cell::get)
 }
 
 /// Whether [`CountingAlloc`] is the global allocator (it has seen an allocation on this thread).

@@ -523,6 +523,12 @@ macro_rules! causal_type {
                 self.0.join(other.0)
             }
 
+            /// Clones only the other store (see [`Causal`](crate::causal::Causal)'s
+            /// `join_ref`), not the whole value as the trait's default would.
+            fn join_ref(&mut self, other: &Self) -> bool {
+                self.0.join_ref(&other.0)
+            }
+
             fn is_bottom(&self) -> bool {
                 self.0.is_bottom()
             }
