@@ -6,6 +6,7 @@ use core::fmt;
 use super::chunk_map::ChunkMap;
 #[cfg(feature = "linear-merge")]
 use super::chunk_map::Merged::{Both, Left, Right};
+use super::dot_index::DotIndex;
 use super::store::DotStore;
 use crate::causal::{CausalContext, Dot, ReplicaId};
 
@@ -33,14 +34,14 @@ use crate::causal::{CausalContext, Dot, ReplicaId};
 pub struct DotMap<K, S> {
     pub(crate) entries: ChunkMap<K, S>,
     /// Every live dot, with the key whose store holds it (derived from `entries`).
-    pub(crate) index: ChunkMap<Dot, K>,
+    pub(crate) index: DotIndex<K>,
 }
 
 impl<K, S> Default for DotMap<K, S> {
     fn default() -> Self {
         DotMap {
             entries: ChunkMap::default(),
-            index: ChunkMap::default(),
+            index: DotIndex::default(),
         }
     }
 }
@@ -97,11 +98,11 @@ impl<K, S> DotMap<K, S> {
         replica: ReplicaId,
         first: u64,
         last: u64,
-    ) -> impl Iterator<Item = (&Dot, &K)> {
-        let (lo, hi) = (Dot::new(replica, first), Dot::new(replica, last));
+    ) -> impl Iterator<Item = (Dot, &K)> {
         self.index
-            .iter_from(move |d| d.cmp(&lo))
-            .take_while(move |(d, _)| **d <= hi)
+            .seqs_from(replica, first)
+            .take_while(move |(q, _)| *q <= last)
+            .map(move |(q, k)| (Dot::new(replica, q), k))
     }
 }
 
@@ -160,7 +161,7 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
         let mut touched: Vec<K> = Vec::new();
         for (r, first, last) in theirs.runs() {
             for (d, k) in self.dots_in(r, first, last) {
-                if other.index.get(d) != Some(k) || !S::FLAT {
+                if other.index.get(&d) != Some(k) || !S::FLAT {
                     touched.push(k.clone());
                 }
             }
@@ -235,7 +236,7 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
         } = other;
         let mut changed = false;
 
-        let mut index = ChunkMap::default();
+        let mut index = DotIndex::default();
         // The dots come in ascending order: each context is looked up in one walk.
         let mut theirs_seen = theirs.ascending_lookup();
         let mut ours_seen = ours.ascending_lookup();
@@ -308,7 +309,7 @@ impl<K: Ord + Clone, S: DotStore> DotStore for DotMap<K, S> {
     }
 
     fn for_each_dot(&self, f: &mut impl FnMut(Dot)) {
-        self.index.keys().for_each(|d| f(*d));
+        self.index.dots().for_each(f);
     }
 
     fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64)) {
@@ -351,8 +352,8 @@ impl<K: Ord + Clone, S: DotStore> DotStore for DotMap<K, S> {
         };
         let mut inner_checked: Option<&K> = None;
         for (d, k) in small.index.iter() {
-            match large.index.get(d) {
-                Some(l) if l != k => return Some(*d),
+            match large.index.get(&d) {
+                Some(l) if l != k => return Some(d),
                 Some(_) if !S::FLAT || inner_checked != Some(k) => {
                     // The same key holds the dot on both sides: its contents may still differ.
                     if let (Some(a), Some(b)) = (small.entries.get(k), large.entries.get(k)) {

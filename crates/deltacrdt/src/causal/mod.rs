@@ -9,6 +9,7 @@
 mod chunk_map;
 mod context;
 mod dot;
+mod dot_index;
 mod dot_map;
 mod kernel;
 pub(crate) mod seq_set;
@@ -20,6 +21,7 @@ mod version_vector;
 pub(crate) use chunk_map::ChunkMap;
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
+pub(crate) use dot_index::DotIndex;
 pub use dot_map::DotMap;
 pub(crate) use kernel::{causal_type, digests_of, xor_into};
 pub use kernel::{Causal, CausalType, DotsExhausted, PartsError};

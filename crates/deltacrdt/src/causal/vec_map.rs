@@ -89,6 +89,27 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
     pub(crate) fn values(&self) -> impl Iterator<Item = &V> + '_ {
         self.items.iter().map(|(_, v)| v)
     }
+
+    /// Takes the entries out, sorted by key.
+    pub(crate) fn into_items(self) -> impl Iterator<Item = (K, V)> {
+        self.items.into_iter()
+    }
+
+    /// The greatest key.
+    pub(crate) fn last_key(&self) -> Option<&K> {
+        self.items.last().map(|(k, _)| k)
+    }
+
+    /// The entry of the greatest key, its value mutably.
+    pub(crate) fn last_mut(&mut self) -> Option<(&K, &mut V)> {
+        self.items.last_mut().map(|(k, v)| (&*k, v))
+    }
+
+    /// Appends an entry whose key is greater than every key of the map.
+    pub(crate) fn push_last(&mut self, key: K, value: V) {
+        debug_assert!(self.last_key().is_none_or(|k| *k < key));
+        self.items.push((key, value));
+    }
 }
 
 impl<'a, K: Ord + Copy, V> IntoIterator for &'a VecMap<K, V> {

@@ -261,7 +261,7 @@ impl<K: Ord + Clone, V: CausalType> ORMap<K, V> {
     /// Removes every key this replica has seen; returns the delta.
     #[must_use = "send the delta to the other replicas"]
     pub fn clear(&mut self) -> Self {
-        let context: CausalContext = self.0.store.index.keys().copied().collect();
+        let context: CausalContext = self.0.store.index.dots().collect();
         for d in context.dots() {
             toggle(&mut self.0.live, d.replica, d.seq);
         }

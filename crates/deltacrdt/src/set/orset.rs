@@ -4,7 +4,7 @@ use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::fmt;
 
-use crate::causal::{causal_type, toggle, Causal, ChunkMap, DotMap, DotSet, LiveDigests};
+use crate::causal::{causal_type, toggle, Causal, ChunkMap, DotIndex, DotMap, DotSet, LiveDigests};
 use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 
 /// An add-wins observed-remove set (AWSet) of elements `E`: `Causal<DotMap<E, DotSet>>`.
@@ -120,7 +120,7 @@ impl<E: Ord + Clone> ORSet<E> {
         ORSet(Causal {
             store: DotMap {
                 entries: ChunkMap::singleton(element.clone(), DotSet::single(dot)),
-                index: ChunkMap::singleton(dot, element),
+                index: DotIndex::singleton(dot, element),
             },
             context,
             live,
@@ -197,7 +197,7 @@ impl<E: Ord + Clone> ORSet<E> {
             .map(|(e, q)| (Dot::new(replica, *q), e.clone()))
             .collect();
         by_dot.sort_unstable_by_key(|p| p.0);
-        let mut delta_index = ChunkMap::default();
+        let mut delta_index = DotIndex::default();
         for (d, e) in by_dot.iter().cloned() {
             delta_index.push_last(d, e);
         }
@@ -219,7 +219,7 @@ impl<E: Ord + Clone> ORSet<E> {
                 while gone.next_if(|g| *g < d).is_some() {}
                 gone.peek() != Some(&d)
             });
-            store.index = ChunkMap::merge_sorted(kept, by_dot.into_iter());
+            store.index = DotIndex::merge_sorted(kept, by_dot.into_iter());
         } else {
             // Few new elements into a large set: in place, as `add` does.
             for d in &retired {
@@ -281,7 +281,7 @@ impl<E: Ord + Clone> ORSet<E> {
     /// Removes every element this replica has seen; returns the delta.
     #[must_use = "send the delta to the other replicas"]
     pub fn clear(&mut self) -> ORSet<E> {
-        let context: CausalContext = self.0.store.index.keys().copied().collect();
+        let context: CausalContext = self.0.store.index.dots().collect();
         // Joining the delta retires every live dot and adds no event: the same as emptying
         // the store, which skips the per-element walk of the generic join (the digests are
         // toggled, not reset, so that a map holding this set sees exactly what changed).
@@ -399,7 +399,7 @@ mod tests {
             from_entries.extend(dots.dots.iter().map(|d| (*d, *e)));
         }
         from_entries.sort_unstable();
-        let index: Vec<(Dot, u16)> = s.0.store.index.iter().map(|(d, e)| (*d, *e)).collect();
+        let index: Vec<(Dot, u16)> = s.0.store.index.iter().map(|(d, e)| (d, *e)).collect();
         let mut live = LiveDigests::new();
         for (d, _) in &index {
             toggle(&mut live, d.replica, d.seq);
