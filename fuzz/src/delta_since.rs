@@ -261,8 +261,8 @@ fn orset_mutation(state: &ORSet<u64>, m: &Mutation) {
             match a.add(id(r), e) {
                 Ok(d) => {
                     let dot = Dot::new(id(r), max + 1);
-                    assert_eq!(a.dots_of(&e), &[dot]);
-                    assert_eq!(d.dots_of(&e), &[dot]);
+                    assert_eq!(a.dots_of(&e).collect::<Vec<_>>(), [dot]);
+                    assert_eq!(d.dots_of(&e).collect::<Vec<_>>(), [dot]);
                     assert!(d.leq(&a) && state.joined(&d) == a);
                     let _ = through_wire(&d);
                 }

@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 
-use deltacrdt::causal::{Causal, CausalType, DotFun, DotMap, DotSet, DotStore};
+use deltacrdt::causal::{Causal, CausalType, DotFun, DotMap, DotSet, DotStore, ElementDots};
 use deltacrdt::codec::{Codec, DotReader, DotWriter, Reader, StoreCodec};
 use deltacrdt::{
     CausalContext, CausalCounter, DecodeError, DecodeErrorKind, Dot, EWFlag, HybridClock, LWWField,
@@ -262,7 +262,7 @@ stores!(
     Counter(kind::COUNTER, DotFun<i64>),
     Flag(kind::FLAG, DotSet),
     Lww(kind::LWW, DotFun<(Timestamp, Vec<u8>)>),
-    Set(kind::SET, DotMap<Vec<u8>, DotSet>),
+    Set(kind::SET, DotMap<Vec<u8>, ElementDots>),
     Register(kind::REGISTER, DotFun<Vec<u8>>),
 );
 

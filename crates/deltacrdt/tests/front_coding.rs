@@ -49,7 +49,7 @@ impl Codec for Plain {
 
 fn plain(s: &ORSet<String>) -> ORSet<Plain> {
     ORSet::from_parts(
-        s.iter().map(|e| (Plain(e.clone()), s.dots_of(e).to_vec())),
+        s.iter().map(|e| (Plain(e.clone()), s.dots_of(e).collect())),
         s.context().clone(),
     )
     .unwrap()

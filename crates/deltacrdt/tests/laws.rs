@@ -85,7 +85,7 @@ fn causal_only_news(
 }
 
 fn set_dots<E: Ord + Clone>(s: &ORSet<E>) -> Vec<Dot> {
-    let mut v: Vec<Dot> = s.iter().flat_map(|e| s.dots_of(e).to_vec()).collect();
+    let mut v: Vec<Dot> = s.iter().flat_map(|e| s.dots_of(e)).collect();
     v.sort();
     v
 }

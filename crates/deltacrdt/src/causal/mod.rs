@@ -25,7 +25,7 @@ pub(crate) use dot_index::DotIndex;
 pub use dot_map::DotMap;
 pub(crate) use kernel::{causal_type, digests_of, xor_into};
 pub use kernel::{Causal, CausalType, DotsExhausted, PartsError};
-pub use store::{DotFun, DotSet, DotStore};
+pub use store::{DotFun, DotSet, DotStore, ElementDots, ElementDotsIter};
 pub(crate) use vec_map::VecMap;
 pub use version::CausalVersion;
 pub(crate) use version::{toggle, LiveDigests};

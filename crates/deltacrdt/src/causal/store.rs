@@ -3,13 +3,14 @@
 //! A causal CRDT is a pair (dot store, causal context) (Almeida et al., "Delta State
 //! Replicated Data Types", §6). The store holds the live dots with whatever they carry; the
 //! context holds every dot ever seen, so a dot in the context but not in the store is an
-//! event seen and since removed. Three stores compose every causal type of the crate:
+//! event seen and since removed. These stores compose every causal type of the crate:
 //!
 //! | store | holds | used by |
 //! |---|---|---|
-//! | [`DotSet`] | a set of dots | [`EWFlag`](crate::EWFlag), each element of an [`ORSet`](crate::ORSet) |
+//! | [`DotSet`] | a set of dots | [`EWFlag`](crate::EWFlag) |
+//! | [`ElementDots`] | a set of dots in 16 bytes | each element of an [`ORSet`](crate::ORSet) |
 //! | [`DotFun<V>`] | a value per dot | [`MVRegister`](crate::MVRegister), [`CausalCounter`](crate::CausalCounter), [`LWWField`](crate::LWWField) |
-//! | [`DotMap<K, S>`](crate::causal::DotMap) | a store per key | [`ORSet`](crate::ORSet) (`S = DotSet`), [`ORMap`](crate::ORMap) |
+//! | [`DotMap<K, S>`](crate::causal::DotMap) | a store per key | [`ORSet`](crate::ORSet) (`S = ElementDots`), [`ORMap`](crate::ORMap) |
 //!
 //! Stores carry no context of their own: [`Causal`](crate::causal::Causal) owns the only one,
 //! which is what lets a map nest any causal type under one context.
@@ -149,6 +150,246 @@ impl DotSet {
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.dots.is_empty()
+    }
+}
+
+/// The dots of one element of an [`ORSet`](crate::ORSet): a [`DotSet`] in 16 bytes.
+///
+/// An element is almost always supported by one dot, kept inline as its replica and its
+/// (never zero) sequence number; the rare element with several dots (after concurrent adds)
+/// keeps them on the heap. A `DotSet` needs 24 bytes because it lends its dots as a slice, so
+/// this store lends them by value instead ([`iter`](Self::iter)). Same join, same dots, same
+/// encoding as a `DotSet`.
+///
+/// ```
+/// use deltacrdt::causal::{DotStore, ElementDots};
+/// use deltacrdt::{Dot, ReplicaId};
+/// let mut s = ElementDots::single(Dot::new(ReplicaId(2), 1));
+/// s.insert(Dot::new(ReplicaId(1), 5));
+/// assert!(s.contains_dot(Dot::new(ReplicaId(2), 1)));
+/// let dots: Vec<Dot> = s.iter().collect();
+/// assert_eq!(dots, [Dot::new(ReplicaId(1), 5), Dot::new(ReplicaId(2), 1)]);
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct ElementDots(Repr);
+
+/// The representation, canonical (so the derived equality is that of the dot sets): one dot
+/// with a non-zero sequence number is `One`; none is `Many(None)`; anything else (two or
+/// more dots, or one with sequence number 0, which only a hand-built store holds) is
+/// `Many(Some(dots))`, ascending.
+// A boxed `Vec` on purpose: a thin pointer (8 bytes) fits beside the niche of `One`, where a
+// `Vec` or a boxed slice (16 or 24 bytes) would make the type 24 bytes.
+#[allow(clippy::box_collection)]
+#[derive(Clone, PartialEq, Eq, Hash)]
+enum Repr {
+    One(ReplicaId, core::num::NonZeroU64),
+    Many(Option<alloc::boxed::Box<alloc::vec::Vec<Dot>>>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Many(None)
+    }
+}
+
+impl fmt::Debug for ElementDots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// The dots of an [`ElementDots`], ascending (see [`ElementDots::iter`]).
+#[derive(Clone, Debug)]
+pub struct ElementDotsIter<'a> {
+    one: Option<Dot>,
+    many: core::slice::Iter<'a, Dot>,
+}
+
+impl Iterator for ElementDotsIter<'_> {
+    type Item = Dot;
+
+    #[inline]
+    fn next(&mut self) -> Option<Dot> {
+        self.one.take().or_else(|| self.many.next().copied())
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = usize::from(self.one.is_some()) + self.many.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for ElementDotsIter<'_> {}
+
+impl DoubleEndedIterator for ElementDotsIter<'_> {
+    fn next_back(&mut self) -> Option<Dot> {
+        self.many.next_back().copied().or_else(|| self.one.take())
+    }
+}
+
+impl ElementDots {
+    /// The empty set, as a constant.
+    pub(crate) const EMPTY: ElementDots = ElementDots(Repr::Many(None));
+
+    /// The empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The set holding only `dot`.
+    #[inline]
+    pub fn single(dot: Dot) -> Self {
+        match core::num::NonZeroU64::new(dot.seq) {
+            Some(seq) => ElementDots(Repr::One(dot.replica, seq)),
+            None => ElementDots(Repr::Many(Some(alloc::boxed::Box::new(alloc::vec![dot])))),
+        }
+    }
+
+    /// The set of `dots`, which must ascend without repeats (checked by the caller).
+    pub(crate) fn from_sorted(dots: alloc::vec::Vec<Dot>) -> Self {
+        debug_assert!(dots.windows(2).all(|w| w[0] < w[1]));
+        match dots.as_slice() {
+            [] => ElementDots::new(),
+            [d] if d.seq != 0 => ElementDots::single(*d),
+            _ => ElementDots(Repr::Many(Some(alloc::boxed::Box::new(dots)))),
+        }
+    }
+
+    /// The only dot, if the set holds exactly one.
+    #[inline]
+    pub fn as_single(&self) -> Option<Dot> {
+        match &self.0 {
+            Repr::One(r, q) => Some(Dot::new(*r, q.get())),
+            Repr::Many(Some(v)) if v.len() == 1 => Some(v[0]),
+            Repr::Many(_) => None,
+        }
+    }
+
+    /// The dots, ascending, by value.
+    #[inline]
+    pub fn iter(&self) -> ElementDotsIter<'_> {
+        match &self.0 {
+            Repr::One(r, q) => ElementDotsIter {
+                one: Some(Dot::new(*r, q.get())),
+                many: [].iter(),
+            },
+            Repr::Many(v) => ElementDotsIter {
+                one: None,
+                many: v.as_deref().map_or(&[][..], |v| v.as_slice()).iter(),
+            },
+        }
+    }
+
+    /// Adds `dot`; returns whether it was new.
+    pub fn insert(&mut self, dot: Dot) -> bool {
+        if DotStore::is_empty(self) {
+            *self = ElementDots::single(dot);
+            return true;
+        }
+        let mut dots: alloc::vec::Vec<Dot> = self.iter().collect();
+        match dots.binary_search(&dot) {
+            Ok(_) => false,
+            Err(i) => {
+                dots.insert(i, dot);
+                *self = ElementDots::from_sorted(dots);
+                true
+            }
+        }
+    }
+
+    /// How many dots the set holds.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::One(..) => 1,
+            Repr::Many(v) => v.as_ref().map_or(0, |v| v.len()),
+        }
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        matches!(self.0, Repr::Many(None))
+    }
+}
+
+impl DotStore for ElementDots {
+    #[inline]
+    fn is_empty(&self) -> bool {
+        matches!(self.0, Repr::Many(None))
+    }
+
+    #[inline]
+    fn contains_dot(&self, dot: Dot) -> bool {
+        match &self.0 {
+            Repr::One(r, q) => *r == dot.replica && q.get() == dot.seq,
+            Repr::Many(v) => v.as_ref().is_some_and(|v| v.binary_search(&dot).is_ok()),
+        }
+    }
+
+    #[inline]
+    fn for_each_dot(&self, f: &mut impl FnMut(Dot)) {
+        self.iter().for_each(f);
+    }
+
+    fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64)) {
+        for d in self.iter() {
+            if d.replica == replica && (first..=last).contains(&d.seq) {
+                f(d.seq);
+            }
+        }
+    }
+
+    fn copy_dot(&self, dot: Dot, out: &mut Self) {
+        if self.contains_dot(dot) {
+            out.insert(dot);
+        }
+    }
+
+    fn join(
+        &mut self,
+        ours: &CausalContext,
+        other: Self,
+        theirs: &CausalContext,
+        flip: &mut impl FnMut(Dot, bool),
+    ) -> bool {
+        // The common cases without building the dot lists: the same single dot on both sides
+        // (kept), or nothing on their side and nothing of ours seen there (kept).
+        if let (Repr::One(a, p), Repr::One(b, q)) = (&self.0, &other.0) {
+            if a == b && p == q {
+                return false;
+            }
+        }
+        if DotStore::is_empty(&other) && self.iter().all(|d| !theirs.contains(d)) {
+            return false;
+        }
+        let mut kept: alloc::vec::Vec<Dot> = alloc::vec::Vec::new();
+        let mut changed = false;
+        walk(
+            self.iter(),
+            other.iter(),
+            |d| *d,
+            |d| *d,
+            |side| match side {
+                Side::Both(d, _) => kept.push(d),
+                Side::Left(d) if theirs.contains(d) => {
+                    flip(d, false);
+                    changed = true;
+                }
+                Side::Left(d) => kept.push(d),
+                Side::Right(d) if !ours.contains(d) => {
+                    flip(d, true);
+                    changed = true;
+                    kept.push(d);
+                }
+                Side::Right(_) => {}
+            },
+        );
+        *self = ElementDots::from_sorted(kept);
+        changed
+    }
+
+    fn collision(&self, _other: &Self) -> Option<Dot> {
+        // A dot carries nothing, so two sets cannot disagree about one.
+        None
     }
 }
 
@@ -437,6 +678,7 @@ impl<V: Ord + Clone> DotStore for DotFun<V> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use alloc::vec::Vec;
 
     /// The hand-written clone copies sets of no, one and several dots exactly.
     #[test]
@@ -450,6 +692,59 @@ mod tests {
             let c = s.clone();
             assert_eq!(c, s);
             assert_eq!(c.as_slice(), dots);
+        }
+    }
+
+    /// An element's dots take 16 bytes, the budget of an `ORSet` element (a `DotSet` is 24).
+    #[test]
+    fn element_dots_are_16_bytes() {
+        assert_eq!(core::mem::size_of::<ElementDots>(), 16);
+    }
+
+    /// Builds both stores from the same dots (sequence numbers 0 to 3, so hand-built dots of
+    /// sequence number 0 are covered too).
+    fn both(dots: &[(u8, u8)]) -> (DotSet, ElementDots) {
+        let (mut s, mut e) = (DotSet::new(), ElementDots::new());
+        for (r, q) in dots {
+            let d = Dot::new(ReplicaId(u64::from(r % 3)), u64::from(q % 4));
+            assert_eq!(s.insert(d), e.insert(d));
+        }
+        (s, e)
+    }
+
+    fn context(dots: &[(u8, u8)]) -> CausalContext {
+        dots.iter()
+            .map(|(r, q)| Dot::new(ReplicaId(u64::from(r % 3)), u64::from(q % 4) + 1))
+            .collect()
+    }
+
+    quickcheck::quickcheck! {
+        /// `ElementDots` is a `DotSet` in another layout: the same dots, lookups, encoding
+        /// view, and the same join (kept dots, flips, change flag) under any two contexts.
+        fn element_dots_behave_as_dot_sets(
+            a: Vec<(u8, u8)>, b: Vec<(u8, u8)>, ca: Vec<(u8, u8)>, cb: Vec<(u8, u8)>
+        ) -> bool {
+            let (mut sa, mut ea) = both(&a);
+            let (sb, eb) = both(&b);
+            let (ours, theirs) = (context(&ca), context(&cb));
+            let same = |s: &DotSet, e: &ElementDots| {
+                e.iter().eq(s.as_slice().iter().copied())
+                    && e.len() == s.len()
+                    && DotStore::is_empty(e) == DotStore::is_empty(s)
+                    && e.as_single() == (if s.len() == 1 { Some(s.as_slice()[0]) } else { None })
+                    && e.iter().rev().eq(s.as_slice().iter().rev().copied())
+                    && (0..4).all(|q| {
+                        let d = Dot::new(ReplicaId(1), q);
+                        e.contains_dot(d) == s.contains_dot(d)
+                    })
+            };
+            if !same(&sa, &ea) || !same(&sb, &eb) || (ea == eb) != (sa == sb) {
+                return false;
+            }
+            let (mut fs, mut fe) = (Vec::new(), Vec::new());
+            let cs = sa.join(&ours, sb, &theirs, &mut |d, l| fs.push((d, l)));
+            let ce = ea.join(&ours, eb, &theirs, &mut |d, l| fe.push((d, l)));
+            cs == ce && fs == fe && same(&sa, &ea) && ea == ElementDots::from_sorted(ea.iter().collect())
         }
     }
 }

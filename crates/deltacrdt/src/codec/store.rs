@@ -4,6 +4,7 @@
 //! causal value  context, store
 //! dot           replica index (varint: the replica's position in the context), seq (varint)
 //! DotSet        count (varint), then the dots ascending
+//! ElementDots   as a DotSet
 //! DotFun<V>     count (varint), then per dot ascending: the dot, the value
 //! DotMap<K, S>  count (varint), then per key ascending: the key, the key's store (never empty)
 //! ```
@@ -29,14 +30,14 @@
 //! any set after a bulk insert of sorted names. A store that could be written implicitly must
 //! be, so each value keeps one encoding. Every dot must name a replica of the context, be
 //! in the context, ascend within its store, and appear once in the whole value; every store
-//! under a key must hold a dot. So `ORSet<E>` is the context and a `DotMap<E, DotSet>`, and
+//! under a key must hold a dot. So `ORSet<E>` is the context and a `DotMap<E, ElementDots>` (written as a `DotMap<E, DotSet>`), and
 //! `MVRegister<V>` the context and a `DotFun<V>`: the layouts of format version 1.
 
 use alloc::vec::Vec;
 
 use super::{write_len, write_varint, Codec, DecodeError, DecodeErrorKind, Reader};
 use crate::causal::seq_set::SeqSet;
-use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore};
+use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore, ElementDots};
 use crate::{CausalContext, Dot, ReplicaId};
 
 /// Writes dots as (replica index, sequence number) against a causal context.
@@ -213,6 +214,52 @@ impl StoreCodec for DotSet {
             set.dots.push(d);
         }
         Ok(set)
+    }
+}
+
+impl StoreCodec for ElementDots {
+    const MIN_LEN: usize = 3;
+
+    fn single_dot(&self) -> Option<Dot> {
+        self.as_single()
+    }
+
+    fn from_single_dot(dot: Dot) -> Option<Self> {
+        Some(ElementDots::single(dot))
+    }
+
+    fn encode_store(&self, dots: &DotWriter<'_>, out: &mut Vec<u8>) {
+        write_len(out, self.len());
+        for d in self.iter() {
+            dots.write(d, out);
+        }
+    }
+
+    fn decode_store(
+        r: &mut Reader<'_>,
+        dots: &DotReader<'_>,
+        claim: &mut dyn FnMut(Dot) -> bool,
+    ) -> Result<Self, DecodeError> {
+        let k = r.count(2)?;
+        if k == 1 {
+            // The common case, without a list.
+            let at = r.offset();
+            let d = dots.read(r, None)?;
+            if !claim(d) {
+                return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
+            }
+            return Ok(ElementDots::single(d));
+        }
+        let mut list: Vec<Dot> = Vec::with_capacity(k);
+        for _ in 0..k {
+            let at = r.offset();
+            let d = dots.read(r, list.last().copied())?;
+            if !claim(d) {
+                return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
+            }
+            list.push(d);
+        }
+        Ok(ElementDots::from_sorted(list))
     }
 }
 

@@ -4,10 +4,13 @@ use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::fmt;
 
-use crate::causal::{causal_type, toggle, Causal, ChunkMap, DotIndex, DotMap, DotSet, LiveDigests};
+use crate::causal::{
+    causal_type, toggle, Causal, ChunkMap, DotIndex, DotMap, ElementDots, ElementDotsIter,
+    LiveDigests,
+};
 use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 
-/// An add-wins observed-remove set (AWSet) of elements `E`: `Causal<DotMap<E, DotSet>>`.
+/// An add-wins observed-remove set (AWSet) of elements `E`: `Causal<DotMap<E, ElementDots>>`.
 ///
 /// Each add creates a fresh dot for the element; a remove retires only the dots it has seen.
 /// So an add concurrent with a remove of the same element survives (add wins), a remove that
@@ -41,7 +44,7 @@ use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 /// assert_eq!(x, y);
 /// ```
 #[derive(Clone)]
-pub struct ORSet<E>(pub(crate) Causal<DotMap<E, DotSet>>);
+pub struct ORSet<E>(pub(crate) Causal<DotMap<E, ElementDots>>);
 
 impl<E> Default for ORSet<E> {
     fn default() -> Self {
@@ -96,15 +99,14 @@ impl<E: Ord + Clone> ORSet<E> {
         // (adds are the hot path of every set workload).
         match store.entries.entry(&element) {
             Ok(old) => {
-                for d in old.dots.iter() {
-                    seen.insert(*d);
-                    store.index.remove(d);
+                for d in old.iter() {
+                    seen.insert(d);
+                    store.index.remove(&d);
                     toggle(live, d.replica, d.seq);
                 }
-                old.dots.clear();
-                old.dots.push(dot);
+                *old = ElementDots::single(dot);
             }
-            Err(vacant) => vacant.insert(element.clone(), DotSet::single(dot)),
+            Err(vacant) => vacant.insert(element.clone(), ElementDots::single(dot)),
         }
         store.index.insert(dot, element.clone());
         toggle(live, replica, dot.seq);
@@ -119,7 +121,7 @@ impl<E: Ord + Clone> ORSet<E> {
         toggle(&mut live, dot.replica, dot.seq);
         ORSet(Causal {
             store: DotMap {
-                entries: ChunkMap::singleton(element.clone(), DotSet::single(dot)),
+                entries: ChunkMap::singleton(element.clone(), ElementDots::single(dot)),
                 index: DotIndex::singleton(dot, element),
             },
             context,
@@ -133,7 +135,7 @@ impl<E: Ord + Clone> ORSet<E> {
     /// [`DotsExhausted`] if `replica` has no sequence numbers left.
     pub fn add_delta(&self, replica: ReplicaId, element: E) -> Result<ORSet<E>, DotsExhausted> {
         let dot = self.0.context.try_next_dot(replica)?;
-        let mut context: CausalContext = self.dots_of(&element).iter().copied().collect();
+        let mut context: CausalContext = self.dots_of(&element).collect();
         context.insert(dot);
         Ok(ORSet::single(element, dot, context))
     }
@@ -180,7 +182,7 @@ impl<E: Ord + Clone> ORSet<E> {
         let mut retired: Vec<Dot> = Vec::new();
         for (e, _) in &fresh {
             if let Some(old) = store.entries.get(e) {
-                retired.extend_from_slice(old.as_slice());
+                retired.extend(old.iter());
             }
         }
         retired.sort_unstable();
@@ -203,7 +205,7 @@ impl<E: Ord + Clone> ORSet<E> {
         }
         let mut delta_entries = ChunkMap::default();
         for (e, q) in fresh.iter().cloned() {
-            delta_entries.push_last(e, DotSet::single(Dot::new(replica, q)));
+            delta_entries.push_last(e, ElementDots::single(Dot::new(replica, q)));
         }
         if store.entries.is_empty() || fresh.len().saturating_mul(8) >= store.entries.len() {
             // As many new elements as old ones (or a fresh replica): one merge of each sorted
@@ -228,11 +230,8 @@ impl<E: Ord + Clone> ORSet<E> {
             for (e, q) in &fresh {
                 let dot = Dot::new(replica, *q);
                 match store.entries.entry(e) {
-                    Ok(old) => {
-                        old.dots.clear();
-                        old.dots.push(dot);
-                    }
-                    Err(vacant) => vacant.insert(e.clone(), DotSet::single(dot)),
+                    Ok(old) => *old = ElementDots::single(dot),
+                    Err(vacant) => vacant.insert(e.clone(), ElementDots::single(dot)),
                 }
                 store.index.insert(dot, e.clone());
             }
@@ -261,8 +260,8 @@ impl<E: Ord + Clone> ORSet<E> {
         let Some(dots) = self.0.store.remove(element) else {
             return ORSet::new();
         };
-        let context: CausalContext = dots.as_slice().iter().copied().collect();
-        for d in dots.as_slice() {
+        let context: CausalContext = dots.iter().collect();
+        for d in dots.iter() {
             toggle(&mut self.0.live, d.replica, d.seq);
         }
         ORSet(Causal::from_parts_unchecked(DotMap::default(), context))
@@ -274,7 +273,7 @@ impl<E: Ord + Clone> ORSet<E> {
         E: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        let context: CausalContext = self.dots_of(element).iter().copied().collect();
+        let context: CausalContext = self.dots_of(element).collect();
         ORSet(Causal::from_parts_unchecked(DotMap::default(), context))
     }
 
@@ -316,13 +315,29 @@ impl<E: Ord + Clone> ORSet<E> {
         self.0.store.is_empty()
     }
 
-    /// The dots supporting `element` (empty if absent). More than one only after concurrent adds.
-    pub fn dots_of<Q>(&self, element: &Q) -> &[Dot]
+    /// The dots supporting `element`, ascending (none if absent). More than one only after
+    /// concurrent adds.
+    ///
+    /// The dots come by value (an iterator, not a slice: the set keeps an element's single dot
+    /// packed, see [`ElementDots`]); collect them if a list is needed.
+    ///
+    /// ```
+    /// use deltacrdt::prelude::*;
+    /// let mut s: ORSet<&str> = ORSet::new();
+    /// let _ = s.add(ReplicaId(1), "milk").unwrap();
+    /// let dots: Vec<Dot> = s.dots_of("milk").collect();
+    /// assert_eq!(dots, [Dot::new(ReplicaId(1), 1)]);
+    /// assert_eq!(s.dots_of("tea").count(), 0);
+    /// ```
+    pub fn dots_of<Q>(&self, element: &Q) -> ElementDotsIter<'_>
     where
         E: Borrow<Q>,
         Q: Ord + ?Sized,
     {
-        self.0.store.get(element).map_or(&[], |d| d.as_slice())
+        match self.0.store.get(element) {
+            Some(d) => d.iter(),
+            None => EMPTY.iter(),
+        }
     }
 
     /// The causal context: every add and remove event this replica has seen.
@@ -344,7 +359,7 @@ impl<E: Ord + Clone> ORSet<E> {
     where
         I: IntoIterator<Item = (E, Vec<Dot>)>,
     {
-        let mut store: DotMap<E, DotSet> = DotMap::default();
+        let mut store: DotMap<E, ElementDots> = DotMap::default();
         for (e, mut dots) in entries {
             if dots.is_empty() {
                 return Err(PartsError::NoDots);
@@ -356,9 +371,7 @@ impl<E: Ord + Clone> ORSet<E> {
                     return Err(PartsError::DuplicateDot(*d));
                 }
             }
-            let set = DotSet {
-                dots: dots.into_iter().collect(),
-            };
+            let set = ElementDots::from_sorted(dots);
             if store.entries.insert(e, set).is_some() {
                 return Err(PartsError::DuplicateElement);
             }
@@ -367,7 +380,10 @@ impl<E: Ord + Clone> ORSet<E> {
     }
 }
 
-causal_type!([E: Ord + Clone] ORSet<E>, DotMap<E, DotSet>);
+causal_type!([E: Ord + Clone] ORSet<E>, DotMap<E, ElementDots>);
+
+/// The dots of an absent element.
+static EMPTY: ElementDots = ElementDots::EMPTY;
 
 impl<E: Ord + Clone> FromIterator<(ReplicaId, E)> for ORSet<E> {
     /// Adds each `(replica, element)` in turn. Panics only if a replica exhausts 2^64 - 1
@@ -393,10 +409,11 @@ mod tests {
     fn consistent(s: &ORSet<u16>) -> bool {
         let mut from_entries: Vec<(Dot, u16)> = Vec::new();
         for (e, dots) in s.0.store.entries.iter() {
-            if dots.dots.is_empty() || !dots.dots.windows(2).all(|w| w[0] < w[1]) {
+            let list: Vec<Dot> = dots.iter().collect();
+            if list.is_empty() || !list.windows(2).all(|w| w[0] < w[1]) {
                 return false;
             }
-            from_entries.extend(dots.dots.iter().map(|d| (*d, *e)));
+            from_entries.extend(list.iter().map(|d| (*d, *e)));
         }
         from_entries.sort_unstable();
         let index: Vec<(Dot, u16)> = s.0.store.index.iter().map(|(d, e)| (d, *e)).collect();
