@@ -1020,11 +1020,9 @@ impl Model for ORSetModel {
     }
 
     fn store_is_new(delta: &ORSet<u64>, version: &CausalVersion) -> bool {
-        delta.iter().all(|e| {
-            delta
-                .dots_of(e)
-                .all(|d| !version.context().contains(d))
-        })
+        delta
+            .iter()
+            .all(|e| delta.dots_of(e).all(|d| !version.context().contains(d)))
     }
 
     fn weaken(version: &CausalVersion) -> Option<CausalVersion> {

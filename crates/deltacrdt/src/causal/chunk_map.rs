@@ -82,6 +82,7 @@ impl<K, V> ChunkMap<K, V> {
 
     /// The pairs from the first whose key is not below `start` by `cmp` (which says how a key
     /// compares with `start`), in ascending order.
+    #[cfg(test)]
     pub(crate) fn iter_from(&self, cmp: impl Fn(&K) -> Ordering) -> Iter<'_, K, V> {
         let c = self
             .chunks

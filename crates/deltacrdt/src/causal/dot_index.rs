@@ -2,21 +2,22 @@
 //!
 //! The index of a [`DotMap`](crate::causal::DotMap) names, for every live dot, the key whose
 //! store holds it. Keyed by whole dots it costs 16 bytes of dot per entry; kept as one sorted
-//! chunked map of sequence numbers per replica it costs 8, and a map has few replicas.
+//! map of sequence numbers per replica ([`SeqMap`], 32-bit offsets in chunks) it costs 4, and
+//! a map has few replicas.
 
 use core::cmp::Ordering;
 
-use super::chunk_map::ChunkMap;
 #[cfg(feature = "linear-merge")]
 use super::chunk_map::Merged;
+use super::seq_map::SeqMap;
 use super::vec_map::VecMap;
 use crate::causal::{Dot, ReplicaId};
 
-/// A sorted map from dots to `K`: per replica (ascending), a chunked map from sequence numbers
+/// A sorted map from dots to `K`: per replica (ascending), a [`SeqMap`] from sequence numbers
 /// to keys. No replica's map is empty. Iteration is in dot order.
 #[derive(Clone)]
 pub(crate) struct DotIndex<K> {
-    replicas: VecMap<ReplicaId, ChunkMap<u64, K>>,
+    replicas: VecMap<ReplicaId, SeqMap<K>>,
     len: usize,
 }
 
@@ -39,7 +40,7 @@ impl<K> DotIndex<K> {
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Dot, &K)> + '_ {
         self.replicas
             .iter()
-            .flat_map(|(r, m)| m.iter().map(move |(q, k)| (Dot::new(*r, *q), k)))
+            .flat_map(|(r, m)| m.iter().map(move |(q, k)| (Dot::new(*r, q), k)))
     }
 
     /// The dots, ascending.
@@ -59,7 +60,7 @@ impl<K> DotIndex<K> {
     pub(crate) fn push_last(&mut self, d: Dot, k: K) {
         match self.replicas.last_mut() {
             Some((r, m)) if *r == d.replica => {
-                debug_assert!(m.last().is_none_or(|(q, _)| *q < d.seq), "ascending dots");
+                debug_assert!(m.last().is_none_or(|q| q < d.seq), "ascending dots");
                 m.push_last(d.seq, k);
             }
             _ => {
@@ -67,7 +68,7 @@ impl<K> DotIndex<K> {
                     self.replicas.last_key().is_none_or(|r| *r < d.replica),
                     "ascending dots"
                 );
-                let mut m = ChunkMap::default();
+                let mut m = SeqMap::default();
                 m.push_last(d.seq, k);
                 self.replicas.push_last(d.replica, m);
             }
@@ -91,13 +92,12 @@ impl<K> DotIndex<K> {
         self.replicas
             .get(&replica)
             .into_iter()
-            .flat_map(move |m| m.iter_from(move |q| q.cmp(&first)))
-            .map(|(q, k)| (*q, k))
+            .flat_map(move |m| m.iter_from(first))
     }
 
     /// The value at `d`.
     pub(crate) fn get(&self, d: &Dot) -> Option<&K> {
-        self.replicas.get(&d.replica)?.get(&d.seq)
+        self.replicas.get(&d.replica)?.get(d.seq)
     }
 
     /// Whether `d` is in the index.
@@ -111,7 +111,7 @@ impl<K> DotIndex<K> {
     pub(crate) fn insert(&mut self, d: Dot, k: K) -> Option<K> {
         let old = self
             .replicas
-            .get_or_insert_with(d.replica, ChunkMap::default)
+            .get_or_insert_with(d.replica, SeqMap::default)
             .insert(d.seq, k);
         if old.is_none() {
             self.len += 1;
@@ -122,7 +122,7 @@ impl<K> DotIndex<K> {
     /// Removes `d`; returns its value.
     pub(crate) fn remove(&mut self, d: &Dot) -> Option<K> {
         let m = self.replicas.get_mut(&d.replica)?;
-        let old = m.remove(&d.seq)?;
+        let old = m.remove(d.seq)?;
         if m.is_empty() {
             self.replicas.remove(&d.replica);
         }
@@ -161,7 +161,7 @@ impl<K> DotIndex<K> {
     }
 
     /// Takes both indexes apart and hands `f` their pairs in dot order, pairing equal dots
-    /// (see [`ChunkMap::merge`]).
+    /// (see [`SeqMap::merge`]).
     #[cfg(feature = "linear-merge")]
     pub(crate) fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>)) {
         let mut a = self.replicas.into_items().peekable();

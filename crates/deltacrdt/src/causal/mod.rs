@@ -12,6 +12,7 @@ mod dot;
 mod dot_index;
 mod dot_map;
 mod kernel;
+mod seq_map;
 pub(crate) mod seq_set;
 mod store;
 mod vec_map;
