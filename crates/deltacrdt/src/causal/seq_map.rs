@@ -202,6 +202,11 @@ impl<V> SeqMap<V> {
 
     /// Inserts `v` at `seq`; returns the value it replaced.
     pub(crate) fn insert(&mut self, seq: u64, v: V) -> Option<V> {
+        // Past the end (a replica's next dot, ascending inserts): no search.
+        if self.last().is_some_and(|l| l < seq) {
+            self.push_last(seq, v);
+            return None;
+        }
         let Some(c) = self.chunk_of(seq) else {
             // Below every chunk (or none): into the first chunk if it can take it.
             self.len += 1;

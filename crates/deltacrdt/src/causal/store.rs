@@ -246,12 +246,12 @@ impl ElementDots {
     }
 
     /// The set of `dots`, which must ascend without repeats (checked by the caller).
-    pub(crate) fn from_sorted(dots: alloc::vec::Vec<Dot>) -> Self {
+    pub(crate) fn from_sorted(dots: &[Dot]) -> Self {
         debug_assert!(dots.windows(2).all(|w| w[0] < w[1]));
-        match dots.as_slice() {
+        match dots {
             [] => ElementDots::new(),
             [d] if d.seq != 0 => ElementDots::single(*d),
-            _ => ElementDots(Repr::Many(Some(alloc::boxed::Box::new(dots)))),
+            _ => ElementDots(Repr::Many(Some(alloc::boxed::Box::new(dots.to_vec())))),
         }
     }
 
@@ -286,12 +286,12 @@ impl ElementDots {
             *self = ElementDots::single(dot);
             return true;
         }
-        let mut dots: alloc::vec::Vec<Dot> = self.iter().collect();
+        let mut dots: SmallVec<[Dot; 2]> = self.iter().collect();
         match dots.binary_search(&dot) {
             Ok(_) => false,
             Err(i) => {
                 dots.insert(i, dot);
-                *self = ElementDots::from_sorted(dots);
+                *self = ElementDots::from_sorted(&dots);
                 true
             }
         }
@@ -353,15 +353,24 @@ impl DotStore for ElementDots {
     ) -> bool {
         // The common cases without building the dot lists: the same single dot on both sides
         // (kept), or nothing on their side and nothing of ours seen there (kept).
-        if let (Repr::One(a, p), Repr::One(b, q)) = (&self.0, &other.0) {
-            if a == b && p == q {
-                return false;
+        match (&self.0, &other.0) {
+            (Repr::One(a, p), Repr::One(b, q)) if a == b && p == q => return false,
+            (Repr::Many(None), Repr::One(b, q)) => {
+                // A new element of a linear merge, or of a delta.
+                let d = Dot::new(*b, q.get());
+                if ours.contains(d) {
+                    return false;
+                }
+                flip(d, true);
+                *self = other;
+                return true;
             }
+            _ => {}
         }
         if DotStore::is_empty(&other) && self.iter().all(|d| !theirs.contains(d)) {
             return false;
         }
-        let mut kept: alloc::vec::Vec<Dot> = alloc::vec::Vec::new();
+        let mut kept: SmallVec<[Dot; 2]> = SmallVec::new();
         let mut changed = false;
         walk(
             self.iter(),
@@ -383,7 +392,7 @@ impl DotStore for ElementDots {
                 Side::Right(_) => {}
             },
         );
-        *self = ElementDots::from_sorted(kept);
+        *self = ElementDots::from_sorted(&kept);
         changed
     }
 
@@ -744,7 +753,7 @@ mod tests {
             let (mut fs, mut fe) = (Vec::new(), Vec::new());
             let cs = sa.join(&ours, sb, &theirs, &mut |d, l| fs.push((d, l)));
             let ce = ea.join(&ours, eb, &theirs, &mut |d, l| fe.push((d, l)));
-            cs == ce && fs == fe && same(&sa, &ea) && ea == ElementDots::from_sorted(ea.iter().collect())
+            cs == ce && fs == fe && same(&sa, &ea) && ea == ElementDots::from_sorted(&ea.iter().collect::<Vec<_>>())
         }
     }
 }

@@ -259,7 +259,7 @@ impl StoreCodec for ElementDots {
             }
             list.push(d);
         }
-        Ok(ElementDots::from_sorted(list))
+        Ok(ElementDots::from_sorted(&list))
     }
 }
 

@@ -371,7 +371,7 @@ impl<E: Ord + Clone> ORSet<E> {
                     return Err(PartsError::DuplicateDot(*d));
                 }
             }
-            let set = ElementDots::from_sorted(dots);
+            let set = ElementDots::from_sorted(&dots);
             if store.entries.insert(e, set).is_some() {
                 return Err(PartsError::DuplicateElement);
             }
