@@ -155,6 +155,43 @@ macro_rules! stores {
             fn empty_like(&self) -> AnyStore {
                 Self::empty_of(self.kind()).unwrap_or_default()
             }
+
+            #[inline(never)]
+            fn for_each_dot_dyn(&self, mut f: &mut dyn FnMut(Dot)) {
+                match self {
+                    AnyStore::Empty => {}
+                    $(AnyStore::$v(s) => s.for_each_dot(&mut f),)*
+                }
+            }
+
+            #[inline(never)]
+            fn live_in_dyn(&self, replica: ReplicaId, first: u64, last: u64, mut f: &mut dyn FnMut(u64)) {
+                match self {
+                    AnyStore::Empty => {}
+                    $(AnyStore::$v(s) => s.live_in(replica, first, last, &mut f),)*
+                }
+            }
+
+            #[inline(never)]
+            fn join_dyn(
+                &mut self,
+                ours: &CausalContext,
+                other: Self,
+                theirs: &CausalContext,
+                mut flip: &mut dyn FnMut(Dot, bool),
+            ) -> bool {
+                let other = match other {
+                    AnyStore::Empty => self.empty_like(),
+                    o => o,
+                };
+                if matches!(self, AnyStore::Empty) {
+                    *self = other.empty_like();
+                }
+                match (self, other) {
+                    $((AnyStore::$v(a), AnyStore::$v(b)) => a.join(ours, b, theirs, &mut flip),)*
+                    _ => false,
+                }
+            }
         }
 
         impl DotStore for AnyStore {
@@ -172,18 +209,14 @@ macro_rules! stores {
                 }
             }
 
+            // The callbacks become trait objects and the bodies below are not generic: each
+            // caller's closure would otherwise get its own copy of every kind's walk and join.
             fn for_each_dot(&self, f: &mut impl FnMut(Dot)) {
-                match self {
-                    AnyStore::Empty => {}
-                    $(AnyStore::$v(s) => s.for_each_dot(f),)*
-                }
+                self.for_each_dot_dyn(f);
             }
 
             fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64)) {
-                match self {
-                    AnyStore::Empty => {}
-                    $(AnyStore::$v(s) => s.live_in(replica, first, last, f),)*
-                }
+                self.live_in_dyn(replica, first, last, f);
             }
 
             fn copy_dot(&self, dot: Dot, out: &mut Self) {
@@ -206,17 +239,7 @@ macro_rules! stores {
                 theirs: &CausalContext,
                 flip: &mut impl FnMut(Dot, bool),
             ) -> bool {
-                let other = match other {
-                    AnyStore::Empty => self.empty_like(),
-                    o => o,
-                };
-                if matches!(self, AnyStore::Empty) {
-                    *self = other.empty_like();
-                }
-                match (self, other) {
-                    $((AnyStore::$v(a), AnyStore::$v(b)) => a.join(ours, b, theirs, flip),)*
-                    _ => false,
-                }
+                self.join_dyn(ours, other, theirs, flip)
             }
 
             fn collision(&self, other: &Self) -> Option<Dot> {

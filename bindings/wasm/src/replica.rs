@@ -464,8 +464,8 @@ impl WasmReplica {
     #[wasm_bindgen(js_name = addAll)]
     pub fn add_all(&mut self, values: &[u8], keep_delta: bool) -> R<bool> {
         // The split values, the state, the delta and the pending group: about 32 heap bytes
-        // per input byte, grown in one step rather than page by page.
-        let _grow = crate::memory::GrowAhead::start();
+        // per input byte, grown in one step rather than page by page. No guard here: `edit`
+        // has its own, and a second one would grow the memory by a quarter twice.
         crate::memory::reserve(values.len().saturating_mul(32));
         Ok(self.edit(Op::AddAll(Self::values_arg(values)?), keep_delta)?)
     }
