@@ -593,6 +593,33 @@ pub fn read(doc: &Doc, path: &[Key]) -> Vec<u8> {
     out
 }
 
+/// The store at a non-empty `path`, if every key but the last names a nested map.
+fn store_at<'a>(doc: &'a Doc, path: &[Key]) -> Option<&'a AnyStore> {
+    let (last, init) = path.split_last()?;
+    let mut map = doc.as_causal().store();
+    for key in init {
+        match map.get(key) {
+            Some(AnyStore::Map(m)) => map = &m.0,
+            _ => return None,
+        }
+    }
+    map.get(last)
+}
+
+/// What the value at `path` knows of its writes, as numbers: an LWW field's winning write as
+/// `[writer, wall ms]`, a register's siblings' dots as `[replica, seq, ...]` in the order
+/// [`read`] lists their values; empty for anything else or nothing.
+pub fn meta(doc: &Doc, path: &[Key]) -> Vec<u64> {
+    match store_at(doc, path) {
+        Some(AnyStore::Lww(f)) => f
+            .iter()
+            .max_by_key(|(d, (t, _))| (*t, d.replica))
+            .map_or_else(Vec::new, |(d, (t, _))| vec![d.replica.0, t.physical_ms()]),
+        Some(AnyStore::Register(r)) => r.iter().flat_map(|(d, _)| [d.replica.0, d.seq]).collect(),
+        _ => Vec::new(),
+    }
+}
+
 fn write_str(s: &str, out: &mut Vec<u8>) {
     out.push(value::tag::STRING);
     deltacrdt::codec::write_len(out, s.len());

@@ -561,6 +561,18 @@ impl WasmReplica {
         })
     }
 
+    /// `ORMap`: what the value at `path` knows of its writes (see [`map::meta`]): an LWW
+    /// field's `[writer, wall ms]`, a register's siblings' dots.
+    #[wasm_bindgen(js_name = mapMeta)]
+    pub fn map_meta(&self, path: &[u8]) -> R<Vec<u64>> {
+        let path = map::parse_path(path)?;
+        Ok(match self.state() {
+            AnyCrdt::ORMap(m) => map::meta(m, &path),
+
+            _ => Vec::new(),
+        })
+    }
+
     /// `EWFlag`: whether the flag is enabled.
     pub fn enabled(&self) -> bool {
         matches!(self.state(), AnyCrdt::EWFlag(f) if f.is_enabled())
