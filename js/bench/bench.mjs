@@ -391,8 +391,12 @@ if (ours && !process.argv.includes('--no-large')) {
   s.addAll(items);
   const wasmMs = performance.now() - t0;
   check(s.size === LARGE, 'ours addAll');
+  // The wasm memory after the call (it never shrinks): the state, its delta group and what
+  // the allocator keeps free. Already initialized by the entry: this returns the live exports.
+  const { initSync } = await import(join(distDir, 'wasm', 'deltacrdt_wasm.js'));
+  const memoryMiB = initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength / 2 ** 20;
   s.free();
-  console.error(`  addAll ${LARGE} deltacrdt (wasm): ${wasmMs.toFixed(0)} ms`);
+  console.error(`  addAll ${LARGE} deltacrdt (wasm): ${wasmMs.toFixed(0)} ms, wasm memory ${memoryMiB.toFixed(0)} MiB`);
   // The same call natively: bindings/wasm/examples/add_all.rs times ORSet::add_all of the same
   // encoded elements (release build; its compile time is not counted).
   let nativeMs = null;
@@ -406,7 +410,7 @@ if (ours && !process.argv.includes('--no-large')) {
   } catch (e) {
     console.error(`  addAll native: not measured (${e.message})`);
   }
-  large = { n: LARGE, wasmMs, nativeMs };
+  large = { n: LARGE, wasmMs, nativeMs, memoryMiB };
 }
 
 // ---- report --------------------------------------------------------------------------------

@@ -64,8 +64,8 @@ export function render(data) {
   md += '## Targets of issue 4 (Node side)\n\n| target | verdict |\n|---|---|\n';
   for (const t of targets) md += `| ${t.claim} | ${t.verdict} |\n`;
   if (large) {
-    md += `\n## One addAll of ${large.n} elements ("item-<i>")\n\n| deltacrdt (wasm) | native Rust (same call, release build) | wasm ÷ native |\n|---:|---:|---:|\n`;
-    md += `| ${large.wasmMs.toFixed(0)} ms | ${large.nativeMs === null ? 'not measured' : large.nativeMs.toFixed(0) + ' ms'} | ${large.nativeMs ? (large.wasmMs / large.nativeMs).toFixed(2) : 'n/a'} |\n`;
+    md += `\n## One addAll of ${large.n} elements ("item-<i>")\n\n| deltacrdt (wasm) | native Rust (same call, release build) | wasm ÷ native | wasm memory after |\n|---:|---:|---:|---:|\n`;
+    md += `| ${large.wasmMs.toFixed(0)} ms | ${large.nativeMs === null ? 'not measured' : large.nativeMs.toFixed(0) + ' ms'} | ${large.nativeMs ? (large.wasmMs / large.nativeMs).toFixed(2) : 'n/a'} | ${large.memoryMiB === undefined ? 'n/a' : large.memoryMiB.toFixed(0) + ' MiB'} |\n`;
     md += '\nNative: `bindings/wasm/examples/add_all.rs`, run by the bench (`cargo run --release -p deltacrdt-wasm --example add_all`).\n';
   }
   md += '\n## Results (lower is better; n/a: the library has no such type)\n\n';

@@ -899,6 +899,7 @@ function diffTrees(a: Tree, b: Tree, prefix: string[], out: string[][]): void {
 export interface MapRoot {
   edit(path: readonly Uint8Array[], names: readonly string[], op: number, value: Uint8Array, amount: bigint, method: string): boolean;
   read(path: readonly Uint8Array[], method: string): Value;
+  meta(path: readonly Uint8Array[], method: string): BigUint64Array;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -920,6 +921,11 @@ export abstract class MapValue {
   /** @internal */
   protected read(method: string): Value {
     return this.root.read(this.path, method);
+  }
+
+  /** @internal */
+  protected meta(method: string): BigUint64Array {
+    return this.root.meta(this.path, method);
   }
 }
 
@@ -982,6 +988,18 @@ export class LWWHandle<T extends Value = Value> extends MapValue {
     const v = this.read('lww.value');
     return v === null ? undefined : (v as T);
   }
+
+  /** The wall-clock part (ms since the epoch) of the current write's timestamp. */
+  get timestampMs(): number | undefined {
+    const m = this.meta('lww.timestampMs');
+    return m.length === 2 ? Number(m[1]) : undefined;
+  }
+
+  /** The replica that made the current write. */
+  get writer(): bigint | undefined {
+    const m = this.meta('lww.writer');
+    return m.length === 2 ? m[0] : undefined;
+  }
 }
 
 /** An add-wins set inside an {@link ORMap} (an {@link ORSet}). */
@@ -1035,6 +1053,13 @@ export class RegisterHandle<T extends Value = Value> extends MapValue {
   values(): T[] {
     const v = this.read('register.values');
     return isTree(v) ? (v as T[]) : [];
+  }
+
+  /** The concurrent values with the writes that made them, in the order of {@link values}. */
+  siblings(): Sibling<T>[] {
+    const values = this.values();
+    const dots = this.meta('register.siblings');
+    return values.map((value, i) => ({ value, replica: dots[2 * i]!, seq: dots[2 * i + 1]! }));
   }
 }
 
@@ -1193,6 +1218,12 @@ export class ORMap extends Replica {
   read(path: readonly Uint8Array[], method: string): Value {
     const p = concatPath(path);
     return decodeValue(this.call(method, (w) => w.mapRead(p)));
+  }
+
+  /** @internal */
+  meta(path: readonly Uint8Array[], method: string): BigUint64Array {
+    const p = concatPath(path);
+    return this.call(method, (w) => w.mapMeta(p));
   }
 
   /** @internal */

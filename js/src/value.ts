@@ -83,8 +83,10 @@ class Writer {
 
   reset(): void {
     this.pos = 0;
-    this.path.length = 0;
-    this.ancestors.length = 0;
+    // Empty after every encode that returned (pushes and pops pair up); only a failed one
+    // leaves entries. Setting an array's length is a slow runtime call in V8: skip it.
+    if (this.path.length !== 0) this.path.length = 0;
+    if (this.ancestors.length !== 0) this.ancestors.length = 0;
   }
 
   fail(problem: string, kind: 'type' | 'range' = 'type'): never {

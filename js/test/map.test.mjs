@@ -5,8 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  ORMap, CausalCounter, EWFlag, BoundedCounter, SyncSession, DeltaCrdtError,
+  ORMap, CausalCounter, EWFlag, BoundedCounter, SyncSession, DeltaCrdtError, KINDS,
 } from 'deltacrdt';
+import { WasmReplica } from '../dist/wasm/deltacrdt_wasm.js';
 import { hex, rng } from './util.mjs';
 
 /** Two-way full-state exchange. */
@@ -397,4 +398,54 @@ test('CausalCounter, EWFlag and BoundedCounter sync through SyncSession', () => 
     assert.equal(a.replica.value, kind === 'EWFlag' ? true : 7, kind);
     assert.ok(origins.length > 0 && origins.every((o) => o === 1n), kind);
   }
+});
+
+test('ORMap: an LWW field tells its writer and wall time, a register its siblings', () => {
+  const a = new ORMap(1, { now: () => 1_000 });
+  const b = new ORMap(2, { now: () => 2_000 });
+  const note = a.lww('note');
+  assert.equal(note.timestampMs, undefined);
+  assert.equal(note.writer, undefined);
+  note.set('x');
+  assert.equal(note.timestampMs, 1_000);
+  assert.equal(note.writer, 1n);
+  b.lww('note').set('y');
+  sync(a, b);
+  // The later write wins on both, and both report it.
+  for (const m of [a, b]) {
+    assert.equal(m.lww('note').value, 'y');
+    assert.equal(m.lww('note').timestampMs, 2_000);
+    assert.equal(m.lww('note').writer, 2n);
+  }
+  assert.equal(a.map('deep').lww('x').writer, undefined, 'absent: nothing');
+
+  a.register('title').set('A');
+  b.register('title').set('B');
+  sync(a, b);
+  const sa = a.register('title').siblings();
+  assert.deepEqual(sa, b.register('title').siblings());
+  assert.deepEqual(sa.map((s) => s.value), a.register('title').values());
+  assert.deepEqual(
+    sa.map((s) => `${s.replica}:${s.value}`).sort(),
+    ['1:A', '2:B'],
+  );
+  for (const s of sa) assert.equal(typeof s.seq, 'bigint');
+  a.register('title').set('C');
+  assert.deepEqual(a.register('title').siblings().map((s) => [s.replica, s.value]), [[1n, 'C']]);
+  assert.deepEqual(a.register('nothing').siblings(), []);
+  assert.deepEqual(a.counter('n').value, 0);
+});
+
+test('the TS list of kinds is the wasm one', () => {
+  // The wasm side lists its kinds in the error for an unknown one.
+  let message = '';
+  try {
+    new WasmReplica('Nope', 1n);
+  } catch (e) {
+    message = e.message;
+  }
+  const names = /expected one of: ([^)]*)\)/.exec(message)?.[1]?.split(' ');
+  assert.ok(names, message);
+  assert.deepEqual(Object.keys(KINDS), names);
+  for (const [name, cls] of Object.entries(KINDS)) assert.equal(cls.name, name);
 });

@@ -341,13 +341,16 @@ test('hostile bytes throw an Error and leave the session unchanged', () => {
   counter.tick();
   const wrongType = counter.drainTransmits()[0].bytes;
 
+  // Byte 2 of the compact layout is the flags byte; 0x40 is no flag. Resealed, so that the
+  // flag check (not the checksum) refuses it.
+  const unknownFlag = reseal((() => { const b = good.slice(); b[2] |= 0x40; return b; })());
   const hostile = [
     ['empty', new Uint8Array(0)],
     ['one byte', new Uint8Array([1])],
     ['wrong format version', Uint8Array.of(9, ...good.subarray(1))],
     ['not a sync message', new ORSet(2n).toBytes()],
     ['trailing byte', Uint8Array.of(...good, 0)],
-    ['unknown flag', (() => { const b = good.slice(); b[10] |= 0x40; return b; })()],
+    ['unknown flag', unknownFlag],
     ['element that is not a JS value', badValue],
     ['damaged in transit (checksum)', damaged],
     ['delta of another CRDT type', wrongType],
@@ -368,6 +371,7 @@ test('hostile bytes throw an Error and leave the session unchanged', () => {
   assert.equal(s.stats().neighbours[0].valueRefusals, 2);
   assert.throws(() => s.handleMessage(2n, badValue), /not a JS value/);
   assert.throws(() => s.handleMessage(2n, damaged), /damaged/);
+  assert.throws(() => s.handleMessage(2n, unknownFlag), (e) => e.offset === 2 && !/damaged/.test(e.message));
 
   // Not a neighbour, not bytes, not an id.
   assert.throws(() => s.handleMessage(7n, good), /not a neighbour/);

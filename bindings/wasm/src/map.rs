@@ -155,6 +155,43 @@ macro_rules! stores {
             fn empty_like(&self) -> AnyStore {
                 Self::empty_of(self.kind()).unwrap_or_default()
             }
+
+            #[inline(never)]
+            fn for_each_dot_dyn(&self, mut f: &mut dyn FnMut(Dot)) {
+                match self {
+                    AnyStore::Empty => {}
+                    $(AnyStore::$v(s) => s.for_each_dot(&mut f),)*
+                }
+            }
+
+            #[inline(never)]
+            fn live_in_dyn(&self, replica: ReplicaId, first: u64, last: u64, mut f: &mut dyn FnMut(u64)) {
+                match self {
+                    AnyStore::Empty => {}
+                    $(AnyStore::$v(s) => s.live_in(replica, first, last, &mut f),)*
+                }
+            }
+
+            #[inline(never)]
+            fn join_dyn(
+                &mut self,
+                ours: &CausalContext,
+                other: Self,
+                theirs: &CausalContext,
+                mut flip: &mut dyn FnMut(Dot, bool),
+            ) -> bool {
+                let other = match other {
+                    AnyStore::Empty => self.empty_like(),
+                    o => o,
+                };
+                if matches!(self, AnyStore::Empty) {
+                    *self = other.empty_like();
+                }
+                match (self, other) {
+                    $((AnyStore::$v(a), AnyStore::$v(b)) => a.join(ours, b, theirs, &mut flip),)*
+                    _ => false,
+                }
+            }
         }
 
         impl DotStore for AnyStore {
@@ -172,18 +209,14 @@ macro_rules! stores {
                 }
             }
 
+            // The callbacks become trait objects and the bodies below are not generic: each
+            // caller's closure would otherwise get its own copy of every kind's walk and join.
             fn for_each_dot(&self, f: &mut impl FnMut(Dot)) {
-                match self {
-                    AnyStore::Empty => {}
-                    $(AnyStore::$v(s) => s.for_each_dot(f),)*
-                }
+                self.for_each_dot_dyn(f);
             }
 
             fn live_in(&self, replica: ReplicaId, first: u64, last: u64, f: &mut impl FnMut(u64)) {
-                match self {
-                    AnyStore::Empty => {}
-                    $(AnyStore::$v(s) => s.live_in(replica, first, last, f),)*
-                }
+                self.live_in_dyn(replica, first, last, f);
             }
 
             fn copy_dot(&self, dot: Dot, out: &mut Self) {
@@ -206,17 +239,7 @@ macro_rules! stores {
                 theirs: &CausalContext,
                 flip: &mut impl FnMut(Dot, bool),
             ) -> bool {
-                let other = match other {
-                    AnyStore::Empty => self.empty_like(),
-                    o => o,
-                };
-                if matches!(self, AnyStore::Empty) {
-                    *self = other.empty_like();
-                }
-                match (self, other) {
-                    $((AnyStore::$v(a), AnyStore::$v(b)) => a.join(ours, b, theirs, flip),)*
-                    _ => false,
-                }
+                self.join_dyn(ours, other, theirs, flip)
             }
 
             fn collision(&self, other: &Self) -> Option<Dot> {
@@ -568,6 +591,33 @@ pub fn read(doc: &Doc, path: &[Key]) -> Vec<u8> {
         None => out.push(value::tag::NULL),
     }
     out
+}
+
+/// The store at a non-empty `path`, if every key but the last names a nested map.
+fn store_at<'a>(doc: &'a Doc, path: &[Key]) -> Option<&'a AnyStore> {
+    let (last, init) = path.split_last()?;
+    let mut map = doc.as_causal().store();
+    for key in init {
+        match map.get(key) {
+            Some(AnyStore::Map(m)) => map = &m.0,
+            _ => return None,
+        }
+    }
+    map.get(last)
+}
+
+/// What the value at `path` knows of its writes, as numbers: an LWW field's winning write as
+/// `[writer, wall ms]`, a register's siblings' dots as `[replica, seq, ...]` in the order
+/// [`read`] lists their values; empty for anything else or nothing.
+pub fn meta(doc: &Doc, path: &[Key]) -> Vec<u64> {
+    match store_at(doc, path) {
+        Some(AnyStore::Lww(f)) => f
+            .iter()
+            .max_by_key(|(d, (t, _))| (*t, d.replica))
+            .map_or_else(Vec::new, |(d, (t, _))| vec![d.replica.0, t.physical_ms()]),
+        Some(AnyStore::Register(r)) => r.iter().flat_map(|(d, _)| [d.replica.0, d.seq]).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn write_str(s: &str, out: &mut Vec<u8>) {

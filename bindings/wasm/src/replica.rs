@@ -280,7 +280,12 @@ impl WasmReplica {
         let (id, clock) = (self.id, &mut self.clock);
         let delta = match &mut self.core {
             Core::Solo { state, pending } => {
-                let d = apply(op, state, id, clock)?;
+                let d = match (op, &mut *state) {
+                    // The hot path of every set workload, without entering `apply` (a large
+                    // function, costly to enter in wasm).
+                    (Op::Add(v), AnyCrdt::ORSet(s)) => AnyCrdt::ORSet(s.add(id, v)?),
+                    (op, state) => apply(op, state, id, clock)?,
+                };
                 if d.is_bottom() {
                     self.last = None;
                     return Ok(false);
@@ -455,24 +460,26 @@ impl WasmReplica {
     }
 
     /// `ORSet`: adds one encoded value.
-    pub fn add(&mut self, value: &[u8], keep_delta: bool) -> R<bool> {
-        value::check(value).map_err(Error::from)?;
-        Ok(self.edit(Op::Add(value.to_vec()), keep_delta)?)
+    // The values are taken by value: the buffer the glue fills becomes the element, with no
+    // second allocation and copy.
+    pub fn add(&mut self, value: Vec<u8>, keep_delta: bool) -> R<bool> {
+        value::check(&value).map_err(Error::from)?;
+        Ok(self.edit(Op::Add(value), keep_delta)?)
     }
 
     /// `ORSet`: adds a concatenation of encoded values as one delta; all or nothing.
     #[wasm_bindgen(js_name = addAll)]
     pub fn add_all(&mut self, values: &[u8], keep_delta: bool) -> R<bool> {
         // The split values, the state, the delta and the pending group: about 32 heap bytes
-        // per input byte, grown in one step rather than page by page.
-        let _grow = crate::memory::GrowAhead::start();
+        // per input byte, grown in one step rather than page by page. No guard here: `edit`
+        // has its own, and a second one would grow the memory by a quarter twice.
         crate::memory::reserve(values.len().saturating_mul(32));
         Ok(self.edit(Op::AddAll(Self::values_arg(values)?), keep_delta)?)
     }
 
     /// `ORSet`: removes one encoded value (the adds seen of it).
-    pub fn remove(&mut self, value: &[u8], keep_delta: bool) -> R<bool> {
-        Ok(self.edit(Op::Remove(value.to_vec()), keep_delta)?)
+    pub fn remove(&mut self, value: Vec<u8>, keep_delta: bool) -> R<bool> {
+        Ok(self.edit(Op::Remove(value), keep_delta)?)
     }
 
     /// `ORSet`: removes a concatenation of encoded values as one delta.
@@ -488,14 +495,14 @@ impl WasmReplica {
 
     /// Registers: writes one encoded value (an `LWWRegister` stamps it from wall time
     /// `now_ms`; the write always wins locally).
-    pub fn set(&mut self, value: &[u8], now_ms: f64, keep_delta: bool) -> R<bool> {
-        value::check(value).map_err(Error::from)?;
+    pub fn set(&mut self, value: Vec<u8>, now_ms: f64, keep_delta: bool) -> R<bool> {
+        value::check(&value).map_err(Error::from)?;
         let now = if self.kind == Kind::LWWRegister {
             wall_ms(now_ms)?
         } else {
             0
         };
-        Ok(self.edit(Op::Set(value.to_vec(), now), keep_delta)?)
+        Ok(self.edit(Op::Set(value, now), keep_delta)?)
     }
 
     /// `EWFlag`: enables the flag.
@@ -558,6 +565,18 @@ impl WasmReplica {
             AnyCrdt::ORMap(m) => map::read(m, &path),
 
             _ => vec![value::tag::NULL],
+        })
+    }
+
+    /// `ORMap`: what the value at `path` knows of its writes (see [`map::meta`]): an LWW
+    /// field's `[writer, wall ms]`, a register's siblings' dots.
+    #[wasm_bindgen(js_name = mapMeta)]
+    pub fn map_meta(&self, path: &[u8]) -> R<Vec<u64>> {
+        let path = map::parse_path(path)?;
+        Ok(match self.state() {
+            AnyCrdt::ORMap(m) => map::meta(m, &path),
+
+            _ => Vec::new(),
         })
     }
 
@@ -727,7 +746,7 @@ mod tests {
     fn pending_group_holds_every_local_delta_once() {
         let mut a = solo("ORSet", 1);
         for s in ["x", "y", "z"] {
-            assert!(a.add(&string(s), false).unwrap_or(false));
+            assert!(a.add(string(s), false).unwrap_or(false));
         }
         let group = a.take_delta().unwrap();
         assert_eq!(a.take_delta(), None);
@@ -740,8 +759,7 @@ mod tests {
     #[test]
     fn merge_rejects_foreign_types_and_bad_values_without_change() {
         let mut a = solo("ORSet", 1);
-        a.add(&string("x"), false)
-            .unwrap_or_else(|_| unreachable!());
+        a.add(string("x"), false).unwrap_or_else(|_| unreachable!());
         let before = a.to_bytes();
         let e = a.merge(&GCounter::new().to_bytes(), 0.0).err().unwrap();
         assert_eq!((e.code(), e.offset()), ("decode".to_string(), 1.0));
@@ -785,7 +803,7 @@ mod tests {
     fn an_operation_of_another_kind_is_refused() {
         let mut c = solo("GCounter", 1);
         assert_eq!(
-            c.add(&string("x"), false).err().map(|e| e.code()),
+            c.add(string("x"), false).err().map(|e| e.code()),
             Some("kind".into())
         );
         assert_eq!(c.dec(1, false).err().map(|e| e.code()), Some("kind".into()));

@@ -389,7 +389,7 @@ mod tests {
         let mut w = wasm_session("ORSet", 1);
         w.add_neighbour(2).unwrap_or_else(|_| unreachable!());
         n.update(|s| s.add(ReplicaId(2), string("native"))).unwrap();
-        assert!(w.add(&string("package"), false).unwrap_or(false));
+        assert!(w.add(string("package"), false).unwrap_or(false));
         for _ in 0..6 {
             n.tick();
             w.tick().unwrap_or_else(|_| unreachable!());
@@ -418,14 +418,14 @@ mod tests {
         a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
         b.add_neighbour(1).unwrap_or_else(|_| unreachable!());
         let stale = a.to_bytes();
-        a.add(&string("sent"), false)
+        a.add(string("sent"), false)
             .unwrap_or_else(|_| unreachable!());
         settle(&mut a, &mut b);
         // A restarts from the save that predates "sent", and edits at once.
         let mut a = WasmReplica::restore_session("ORSet", 1, 2, &stale, &config())
             .unwrap_or_else(|_| unreachable!());
         a.add_neighbour(2).unwrap_or_else(|_| unreachable!());
-        assert!(a.add(&string("after"), false).unwrap_or(false));
+        assert!(a.add(string("after"), false).unwrap_or(false));
         assert_eq!(a.queued_edits(), 1);
         assert!(a.state().is_bottom(), "held, not applied");
         settle(&mut a, &mut b);
