@@ -24,10 +24,11 @@ use crate::{CausalContext, Dot, DotsExhausted, PartsError, ReplicaId};
 /// **Costs.** `contains` is O(log n); `add` and `remove` are O(log n) plus moving at most 64
 /// entries inside one chunk. Joining a delta of k entries costs O(k log n); joining two states
 /// of comparable size is one linear merge, O(n + m) (with the default `linear-merge` feature).
-/// Elements live in sorted chunks of up to 64 entries, each element with its dot; a second
-/// chunked map from dot to element (a copy of the element) lets removes, catch-up deltas and
-/// joins find elements by dot (see [`DotMap`]). For `u64` elements that is 57.5 bytes per
-/// element (measured on 10,000 ascending adds, which fill the chunks).
+/// Elements live in sorted chunks of up to 64 entries, each element with its dot (one dot
+/// inline, several boxed); a per-replica index from each live dot's sequence number to its
+/// element (a copy of the element) lets removes, catch-up deltas and joins find elements by
+/// dot (see [`DotMap`]). For `u64` elements that is 38.2 bytes per element (measured on 10,000
+/// ascending adds, which fill the chunks).
 ///
 /// ```
 /// use deltacrdt::prelude::*;
