@@ -62,7 +62,8 @@
 //! byte 0      format version (the crate's, 2 today; see the codec)
 //! byte 1      MESSAGE_TAG (33): the compact layout
 //! byte 2      flags: 1 = ack, 2 = digest request, 4 = digest, 8 = delta, 16 = tree,
-//!             32 = "you are my parent" (only with 16; other bits: error)
+//!             32 = "you are my parent" (only with 16), 128 = the delta is a copy not to
+//!             acknowledge (only with 8; a spanning-tree lazy link); 64: error
 //! incarnation the sender's incarnation (varint)
 //! ack         acknowledged incarnation (varint), start (varint), end - start (varint, > 0)
 //! digest      length (varint), then the sender's version in the crate's binary format
