@@ -50,8 +50,8 @@
 //! [`Strategy`] selects the algorithm, including the baselines the simulator compares against
 //! (full state, classic delta, digest only) and [`Strategy::SpanningTree`], which pushes the
 //! BP+RR deltas along a spanning tree the sessions build and repair themselves and repairs the
-//! other links by digests: on the 4-neighbour mesh of the ICDE experiment it sends 23,624
-//! payload units for 1,500 updates (the spanning-tree bound is 21,000; BP+RR 69,540), 0.38
+//! other links by digests: on the 4-neighbour mesh of the ICDE experiment it sends 24,970
+//! payload units for 1,500 updates (the spanning-tree bound is 21,000; BP+RR 69,540), 0.39
 //! times BP+RR's bytes. [`message_parts`] tells where the bytes of a message go.
 //!
 //! ## Wire format
