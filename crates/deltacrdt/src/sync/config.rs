@@ -55,6 +55,13 @@ pub enum Strategy {
     /// unacknowledged on a tree link goes again after half of `retransmit_ticks` (a tail loss
     /// probe); and a neighbour whose digest differs from ours while lacking nothing of ours
     /// holds more, so our digest goes to it at once (a pull).
+    ///
+    /// The tail of a burst: a tree is longer than the mesh it spans (about twice as many
+    /// links across), so a session whose own updates paused for a tick copies its last
+    /// updates (what of them is still buffered) once over its lazy links, and for
+    /// `2 * retransmit_ticks` ticks also what it receives new, unacknowledged (flag 128 of
+    /// the wire format). While its updates flow, and at a replica that never updates, lazy
+    /// links carry no deltas.
     SpanningTree,
 }
 

@@ -55,6 +55,7 @@ const DIGEST: u8 = 4;
 const DELTA: u8 = 8;
 const TREE: u8 = 16;
 const PARENT: u8 = 32;
+const GOSSIP: u8 = 128;
 
 /// The sender's place in the spanning tree ([`Strategy::SpanningTree`](super::Strategy)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,6 +93,9 @@ pub(crate) struct Message<T, V> {
     pub digest: Option<V>,
     pub delta: Option<DeltaPart<T>>,
     pub tree: Option<TreeInfo>,
+    /// The delta is a copy of the sender's own updates on a lazy spanning-tree link: the
+    /// receiver joins it but does not acknowledge it (flag 128, only with a delta).
+    pub gossip: bool,
 }
 
 impl<T: Binary, V: Binary> Message<T, V> {
@@ -112,6 +116,11 @@ impl<T: Binary, V: Binary> Message<T, V> {
             }
             | if self.digest.is_some() { DIGEST } else { 0 }
             | if self.delta.is_some() { DELTA } else { 0 }
+            | if self.gossip && self.delta.is_some() {
+                GOSSIP
+            } else {
+                0
+            }
             | self
                 .tree
                 .map_or(0, |t| TREE | if t.parent { PARENT } else { 0 });
@@ -199,6 +208,7 @@ impl<T: Binary, V: Binary> Message<T, V> {
             digest,
             delta,
             tree,
+            gossip: flags & GOSSIP != 0,
         })
     }
 }
@@ -247,8 +257,14 @@ impl Layout {
                 (at, flags, r.varint()?)
             }
         };
-        let known = ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT;
-        if flags & !known != 0 || (flags & PARENT != 0 && flags & TREE == 0) {
+        let known = match self {
+            Layout::Legacy => ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT,
+            Layout::Compact => ACK | REQUEST_DIGEST | DIGEST | DELTA | TREE | PARENT | GOSSIP,
+        };
+        if flags & !known != 0
+            || (flags & PARENT != 0 && flags & TREE == 0)
+            || (flags & GOSSIP != 0 && flags & DELTA == 0)
+        {
             return Err(r.error_at(at, DecodeErrorKind::InvalidTag(flags)));
         }
         Ok((flags, incarnation))
@@ -471,6 +487,7 @@ mod tests {
                 dist: 3,
                 parent: true,
             }),
+            gossip: false,
         }
     }
 
@@ -517,6 +534,32 @@ mod tests {
             Msg::decode(&z),
             Err(SyncError::EmptyInterval { start: 5, end: 5 })
         );
+    }
+
+    #[test]
+    fn the_copy_flag_round_trips_only_with_a_delta_and_only_in_the_compact_layout() {
+        let mut m = sample(1, 40);
+        m.gossip = true;
+        let bytes = m.encode();
+        assert_eq!(bytes[2] & GOSSIP, GOSSIP);
+        assert_eq!(Msg::decode(&bytes).unwrap(), m);
+        assert_eq!(message_parts(&bytes).unwrap().total(), bytes.len());
+        // Without a delta the flag is not written, and a message that sets it is malformed.
+        m.delta = None;
+        let bytes = m.encode();
+        assert_eq!(bytes[2] & GOSSIP, 0);
+        assert!(!Msg::decode(&bytes).unwrap().gossip);
+        let mut bad = vec![FORMAT_VERSION, MESSAGE_TAG, GOSSIP, 1];
+        let crc = checksum(&bad);
+        bad.extend_from_slice(&crc.to_le_bytes());
+        assert!(matches!(Msg::decode(&bad), Err(SyncError::Malformed(_))));
+        // The legacy layout never had it.
+        let mut legacy = legacy(&sample(1, 40));
+        legacy[10] |= GOSSIP;
+        let body = legacy.len() - 4;
+        let crc = checksum(&legacy[..body]);
+        legacy[body..].copy_from_slice(&crc.to_le_bytes());
+        assert!(matches!(Msg::decode(&legacy), Err(SyncError::Malformed(_))));
     }
 
     #[test]

@@ -50,8 +50,8 @@
 //! [`Strategy`] selects the algorithm, including the baselines the simulator compares against
 //! (full state, classic delta, digest only) and [`Strategy::SpanningTree`], which pushes the
 //! BP+RR deltas along a spanning tree the sessions build and repair themselves and repairs the
-//! other links by digests: on the 4-neighbour mesh of the ICDE experiment it sends 23,624
-//! payload units for 1,500 updates (the spanning-tree bound is 21,000; BP+RR 69,540), 0.38
+//! other links by digests: on the 4-neighbour mesh of the ICDE experiment it sends 24,970
+//! payload units for 1,500 updates (the spanning-tree bound is 21,000; BP+RR 69,540), 0.39
 //! times BP+RR's bytes. [`message_parts`] tells where the bytes of a message go.
 //!
 //! ## Wire format
@@ -62,7 +62,8 @@
 //! byte 0      format version (the crate's, 2 today; see the codec)
 //! byte 1      MESSAGE_TAG (33): the compact layout
 //! byte 2      flags: 1 = ack, 2 = digest request, 4 = digest, 8 = delta, 16 = tree,
-//!             32 = "you are my parent" (only with 16; other bits: error)
+//!             32 = "you are my parent" (only with 16), 128 = the delta is a copy not to
+//!             acknowledge (only with 8; a spanning-tree lazy link); 64: error
 //! incarnation the sender's incarnation (varint)
 //! ack         acknowledged incarnation (varint), start (varint), end - start (varint, > 0)
 //! digest      length (varint), then the sender's version in the crate's binary format

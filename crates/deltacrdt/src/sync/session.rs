@@ -123,6 +123,9 @@ struct Neighbour<V> {
     nudge: bool,
     /// Spanning tree: the latest digest of the (lazy) neighbour, to see when it changes.
     seen_digest: Option<V>,
+    /// Spanning tree: the first buffer sequence number of the deltas to copy once to the
+    /// (lazy) neighbour, unacknowledged (see `Session::tail_window`).
+    gossip_from: Option<u64>,
     stats: NeighbourStats,
 }
 
@@ -156,6 +159,7 @@ impl<V> Neighbour<V> {
             told_at: now,
             nudge: false,
             seen_digest: None,
+            gossip_from: None,
             stats: NeighbourStats {
                 acked,
                 ..NeighbourStats::default()
@@ -170,6 +174,7 @@ impl<V> Neighbour<V> {
             || self.digest_due
             || self.reply_to.is_some()
             || self.tree_due
+            || self.gossip_from.is_some()
     }
 
     /// Forgets what the neighbour was known to have (it restarted, maybe from older state).
@@ -308,6 +313,9 @@ pub struct Session<T: DeltaCrdt> {
     tree: TreeView,
     /// The tick of the last change of the state.
     changed_at: u64,
+    /// Spanning tree: the tick of the latest local updates and the buffer sequence number of
+    /// the first of them.
+    local_burst: Option<(u64, u64)>,
 }
 
 /// A session's place in the spanning tree: the smallest replica id it knows a path to, its
@@ -352,6 +360,7 @@ where
                 parent: None,
             },
             changed_at: 0,
+            local_burst: None,
         }
     }
 
@@ -633,7 +642,18 @@ where
             let rto = self.config.retransmit_ticks.max(1);
             let (now, root) = (self.now, self.tree.root.0);
             let mut changed = false;
+            // The replica's own updates paused for a tick: its last ones go once over the lazy
+            // links too (see `tail_window`).
+            let pause = self
+                .local_burst
+                .filter(|(t, _)| t + 2 == now)
+                .map(|(_, seq)| seq);
             for n in self.neighbours.values_mut() {
+                if let Some(seq) = pause {
+                    if !n.eager && !n.down && n.tree.is_some() {
+                        n.gossip_from = Some(seq);
+                    }
+                }
                 // A neighbour that names a larger root has not heard of ours (the message was
                 // lost, and it may have nothing to send that would bring ours back): tell it.
                 if !n.down && n.tree.is_some_and(|t| t.root > root) && now - n.told_at >= rto {
@@ -650,6 +670,23 @@ where
                 self.refresh_tree();
             }
         }
+    }
+
+    /// Spanning tree: whether this session is in the tail of a burst of its own updates, from
+    /// the second tick after its last local update for `2 * retransmit_ticks` ticks. Meanwhile
+    /// what it receives new is also copied once to every lazy neighbour (but the one it came
+    /// from), unacknowledged, as its last local updates were when they paused (what of them
+    /// is still buffered): a tree is about twice as many links across as the mesh it spans
+    /// (no spanning tree of the 4-neighbour ring mesh of 16 is less than 8 across, the mesh is
+    /// 4), and the last deltas of a burst, which nothing follows, would otherwise cross all of
+    /// it, and wait for a retransmission where one is lost. While updates flow the window is
+    /// closed and the lazy links carry no deltas; a replica that never updates never opens it.
+    /// A writer that pauses often opens it often: each opening costs what it receives in the
+    /// window once more per lazy link.
+    fn tail_window(&self) -> bool {
+        let span = 2 * self.config.retransmit_ticks.max(1);
+        self.local_burst
+            .is_some_and(|(t, _)| self.now >= t + 2 && self.now - (t + 2) < span)
     }
 
     /// Ticks without any answer after which a neighbour is taken as down (spanning tree).
@@ -843,12 +880,12 @@ where
             payload,
         }) = msg.delta
         {
-            if start == 0 && n.digest_sent {
+            if start == 0 && n.digest_sent && !msg.gossip {
                 // A catch-up computed from a digest of this run: we now hold every event of
                 // ours the neighbour has.
                 n.answered = true;
             }
-            if acks {
+            if acks && !msg.gossip {
                 let ack = Ack {
                     incarnation: msg.incarnation,
                     start,
@@ -900,9 +937,14 @@ where
                 // rest with the next tick, so a busy session sends no more messages than one
                 // that waits for its ticks.
                 let now = self.now;
+                let seq = self.next_seq - 1;
+                let tail = self.tail_window();
                 for (id, n) in &mut self.neighbours {
                     if *id != from && n.eager && !n.down && n.pushed_at != now {
                         n.push_due = true;
+                    }
+                    if tail && *id != from && !n.eager && !n.down && n.tree.is_some() {
+                        n.gossip_from.get_or_insert(seq);
                     }
                 }
             }
@@ -956,6 +998,7 @@ where
             digest: None,
             delta: None,
             tree: None,
+            gossip: false,
         };
         let tree = strategy.uses_spanning_tree();
         let mut send_digest = n.digest_due;
@@ -1031,6 +1074,32 @@ where
             }
         }
         let n = self.neighbours.get(&to)?;
+        if let Some(from) = n.gossip_from {
+            // The tail of a burst (see `tail_window`): a lazy link gets a copy of the deltas
+            // still buffered from `from` on (those every tree neighbour acknowledged are gone),
+            // but those that came from it; it does not acknowledge it. A message that already
+            // carries a delta (an answer to its digest) carries no copy.
+            if msg.delta.is_none() && !n.eager && !n.down {
+                let start = from.max(first_seq);
+                let skip = usize::try_from(start - first_seq).unwrap_or(usize::MAX);
+                let mut payload = T::default();
+                for b in self.buffer.iter().skip(skip) {
+                    if b.origin != Some(to) {
+                        payload.join_ref(&b.delta);
+                    }
+                }
+                if start < next_seq && !payload.is_bottom() {
+                    msg.delta = Some(DeltaPart {
+                        start,
+                        end: next_seq,
+                        payload,
+                    });
+                    msg.gossip = true;
+                }
+            }
+            self.neighbours.get_mut(&to)?.gossip_from = None;
+        }
+        let n = self.neighbours.get(&to)?;
         if n.round_due && strategy == Strategy::DigestOnly {
             // Digest-only pull sends its digest every round, answering or not.
             send_digest = true;
@@ -1080,7 +1149,9 @@ where
                 dist: view.dist,
                 parent: view.parent == Some(to),
             });
-            if (msg.delta.is_some() || msg.request_digest) && n.waiting_since.is_none() {
+            if ((msg.delta.is_some() && !msg.gossip) || msg.request_digest)
+                && n.waiting_since.is_none()
+            {
                 n.waiting_since = Some(now);
             }
         }
@@ -1176,6 +1247,10 @@ where
         self.next_seq += 1;
         if self.config.strategy.uses_spanning_tree() {
             self.changed_at = self.now;
+            let seq = self.next_seq - 1;
+            if origin.is_none() && self.local_burst.is_none_or(|(t, _)| t != self.now) {
+                self.local_burst = Some((self.now, seq));
+            }
             for n in self.neighbours.values_mut() {
                 n.quiet_sent = false;
             }
