@@ -5,6 +5,7 @@
 //! map of sequence numbers per replica ([`SeqMap`], 32-bit offsets in chunks) it costs 4, and
 //! a map has few replicas.
 
+use alloc::boxed::Box;
 use core::cmp::Ordering;
 
 #[cfg(feature = "linear-merge")]
@@ -13,34 +14,64 @@ use super::seq_map::SeqMap;
 use super::vec_map::VecMap;
 use crate::causal::{Dot, ReplicaId};
 
-/// A sorted map from dots to `K`: per replica (ascending), a [`SeqMap`] from sequence numbers
-/// to keys. No replica's map is empty. Iteration is in dot order.
+/// A sorted map from dots to `K`, iterated in dot order. One dot (the index of every
+/// mutator's delta) is kept inline; several are boxed per replica ([`Replicas`]), so the
+/// index of a one-element delta is small to build, move and drop and allocates nothing.
 #[derive(Clone)]
 pub(crate) struct DotIndex<K> {
-    replicas: VecMap<ReplicaId, SeqMap<K>>,
-    len: usize,
+    repr: Repr<K>,
+}
+
+#[derive(Clone)]
+enum Repr<K> {
+    Empty,
+    One(Dot, K),
+    /// Never empty.
+    Many(Box<Replicas<K>>),
 }
 
 impl<K> Default for DotIndex<K> {
     fn default() -> Self {
-        DotIndex {
-            replicas: VecMap::new(),
-            len: 0,
-        }
+        DotIndex { repr: Repr::Empty }
     }
 }
 
 impl<K> DotIndex<K> {
+    /// The index of one pair.
+    pub(crate) fn singleton(d: Dot, k: K) -> Self {
+        DotIndex {
+            repr: Repr::One(d, k),
+        }
+    }
+
     /// Number of dots.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        match &self.repr {
+            Repr::Empty => 0,
+            Repr::One(..) => 1,
+            Repr::Many(m) => m.len(),
+        }
+    }
+
+    fn one(&self) -> Option<(Dot, &K)> {
+        match &self.repr {
+            Repr::One(d, k) => Some((*d, k)),
+            _ => None,
+        }
+    }
+
+    fn many(&self) -> Option<&Replicas<K>> {
+        match &self.repr {
+            Repr::Many(m) => Some(m),
+            _ => None,
+        }
     }
 
     /// The dots and their keys, in dot order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (Dot, &K)> + '_ {
-        self.replicas
-            .iter()
-            .flat_map(|(r, m)| m.iter().map(move |(q, k)| (Dot::new(*r, q), k)))
+        self.one()
+            .into_iter()
+            .chain(self.many().into_iter().flat_map(Replicas::iter))
     }
 
     /// The dots, ascending.
@@ -50,37 +81,46 @@ impl<K> DotIndex<K> {
 
     /// Takes the pairs out, in dot order.
     pub(crate) fn into_pairs(self) -> impl Iterator<Item = (Dot, K)> {
-        self.replicas
-            .into_items()
-            .flat_map(|(r, m)| m.into_pairs().map(move |(q, k)| (Dot::new(r, q), k)))
+        let (one, many) = match self.repr {
+            Repr::Empty => (None, None),
+            Repr::One(d, k) => (Some((d, k)), None),
+            Repr::Many(m) => (None, Some(m)),
+        };
+        one.into_iter()
+            .chain(many.into_iter().flat_map(|m| m.into_pairs()))
+    }
+
+    /// The index as per-replica maps (for the linear merge).
+    #[cfg(feature = "linear-merge")]
+    fn into_replicas(self) -> Replicas<K> {
+        match self.repr {
+            Repr::Empty => Replicas::default(),
+            Repr::One(d, k) => {
+                let mut m = Replicas::default();
+                m.push_last(d, k);
+                m
+            }
+            Repr::Many(m) => *m,
+        }
     }
 
     /// Appends a pair whose dot is greater than every dot of the index.
     #[inline]
     pub(crate) fn push_last(&mut self, d: Dot, k: K) {
-        match self.replicas.last_mut() {
-            Some((r, m)) if *r == d.replica => {
-                debug_assert!(m.last().is_none_or(|q| q < d.seq), "ascending dots");
-                m.push_last(d.seq, k);
-            }
-            _ => {
-                debug_assert!(
-                    self.replicas.last_key().is_none_or(|r| *r < d.replica),
-                    "ascending dots"
-                );
-                let mut m = SeqMap::default();
-                m.push_last(d.seq, k);
-                self.replicas.push_last(d.replica, m);
+        match &mut self.repr {
+            Repr::Empty => self.repr = Repr::One(d, k),
+            Repr::Many(m) => m.push_last(d, k),
+            Repr::One(..) => {
+                let Repr::One(d0, k0) = core::mem::replace(&mut self.repr, Repr::Empty) else {
+                    unreachable!()
+                };
+                debug_assert!(d0 < d, "ascending dots");
+                let mut m = Replicas::default();
+                m.push_last(d0, k0);
+                m.push_last(d, k);
+                self.repr = Repr::Many(Box::new(m));
             }
         }
-        self.len += 1;
-    }
-
-    /// The index of one pair.
-    pub(crate) fn singleton(d: Dot, k: K) -> Self {
-        let mut index = DotIndex::default();
-        index.push_last(d, k);
-        index
     }
 
     /// The pairs of `replica` with sequence numbers from `first` on, ascending.
@@ -89,45 +129,70 @@ impl<K> DotIndex<K> {
         replica: ReplicaId,
         first: u64,
     ) -> impl Iterator<Item = (u64, &K)> {
-        self.replicas
-            .get(&replica)
+        self.one()
+            .filter(move |(d, _)| d.replica == replica && d.seq >= first)
+            .map(|(d, k)| (d.seq, k))
             .into_iter()
-            .flat_map(move |m| m.iter_from(first))
+            .chain(
+                self.many()
+                    .into_iter()
+                    .flat_map(move |m| m.seqs_from(replica, first)),
+            )
     }
 
     /// The value at `d`.
     pub(crate) fn get(&self, d: &Dot) -> Option<&K> {
-        self.replicas.get(&d.replica)?.get(d.seq)
+        match &self.repr {
+            Repr::Empty => None,
+            Repr::One(e, k) => (e == d).then_some(k),
+            Repr::Many(m) => m.get(d),
+        }
     }
 
     /// Whether `d` is in the index.
     pub(crate) fn contains_key(&self, d: &Dot) -> bool {
         self.get(d).is_some()
     }
-}
 
-impl<K> DotIndex<K> {
     /// Inserts `k` at `d`; returns the value it replaced.
     pub(crate) fn insert(&mut self, d: Dot, k: K) -> Option<K> {
-        let old = self
-            .replicas
-            .get_or_insert_with(d.replica, SeqMap::default)
-            .insert(d.seq, k);
-        if old.is_none() {
-            self.len += 1;
+        match &mut self.repr {
+            Repr::Empty => {
+                self.repr = Repr::One(d, k);
+                None
+            }
+            Repr::One(e, v) if *e == d => Some(core::mem::replace(v, k)),
+            Repr::One(..) => {
+                let Repr::One(d0, k0) = core::mem::replace(&mut self.repr, Repr::Empty) else {
+                    unreachable!()
+                };
+                let mut m = Replicas::default();
+                m.insert(d0, k0);
+                m.insert(d, k);
+                self.repr = Repr::Many(Box::new(m));
+                None
+            }
+            Repr::Many(m) => m.insert(d, k),
         }
-        old
     }
 
     /// Removes `d`; returns its value.
     pub(crate) fn remove(&mut self, d: &Dot) -> Option<K> {
-        let m = self.replicas.get_mut(&d.replica)?;
-        let old = m.remove(d.seq)?;
-        if m.is_empty() {
-            self.replicas.remove(&d.replica);
+        match &mut self.repr {
+            Repr::Empty => None,
+            Repr::One(e, _) if e == d => match core::mem::replace(&mut self.repr, Repr::Empty) {
+                Repr::One(_, k) => Some(k),
+                _ => unreachable!(),
+            },
+            Repr::One(..) => None,
+            Repr::Many(m) => {
+                let old = m.remove(d);
+                if m.len() == 0 {
+                    self.repr = Repr::Empty;
+                }
+                old
+            }
         }
-        self.len -= 1;
-        Some(old)
     }
 
     /// The index of the pairs of two runs ascending by dot, in one pass: where both have a
@@ -163,7 +228,114 @@ impl<K> DotIndex<K> {
     /// Takes both indexes apart and hands `f` their pairs in dot order, pairing equal dots
     /// (see [`SeqMap::merge`]).
     #[cfg(feature = "linear-merge")]
-    pub(crate) fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>)) {
+    pub(crate) fn merge(self, other: Self, f: impl FnMut(Merged<(Dot, K)>)) {
+        self.into_replicas().merge(other.into_replicas(), f);
+    }
+}
+
+/// The index of several dots: per replica (ascending), a [`SeqMap`] from sequence numbers to
+/// keys. No replica's map is empty. Iteration is in dot order.
+#[derive(Clone)]
+struct Replicas<K> {
+    replicas: VecMap<ReplicaId, SeqMap<K>>,
+    len: usize,
+}
+
+impl<K> Default for Replicas<K> {
+    fn default() -> Self {
+        Replicas {
+            replicas: VecMap::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<K> Replicas<K> {
+    /// Number of dots.
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The dots and their keys, in dot order.
+    fn iter(&self) -> impl Iterator<Item = (Dot, &K)> + '_ {
+        self.replicas
+            .iter()
+            .flat_map(|(r, m)| m.iter().map(move |(q, k)| (Dot::new(*r, q), k)))
+    }
+
+    /// Takes the pairs out, in dot order.
+    fn into_pairs(self) -> impl Iterator<Item = (Dot, K)> {
+        self.replicas
+            .into_items()
+            .flat_map(|(r, m)| m.into_pairs().map(move |(q, k)| (Dot::new(r, q), k)))
+    }
+
+    /// Appends a pair whose dot is greater than every dot of the index.
+    #[inline]
+    fn push_last(&mut self, d: Dot, k: K) {
+        match self.replicas.last_mut() {
+            Some((r, m)) if *r == d.replica => {
+                debug_assert!(m.last().is_none_or(|q| q < d.seq), "ascending dots");
+                m.push_last(d.seq, k);
+            }
+            _ => {
+                debug_assert!(
+                    self.replicas.last_key().is_none_or(|r| *r < d.replica),
+                    "ascending dots"
+                );
+                let mut m = SeqMap::default();
+                m.push_last(d.seq, k);
+                self.replicas.push_last(d.replica, m);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// The pairs of `replica` with sequence numbers from `first` on, ascending.
+    fn seqs_from(&self, replica: ReplicaId, first: u64) -> impl Iterator<Item = (u64, &K)> {
+        self.replicas
+            .get(&replica)
+            .into_iter()
+            .flat_map(move |m| m.iter_from(first))
+    }
+
+    /// The value at `d`.
+    fn get(&self, d: &Dot) -> Option<&K> {
+        self.replicas.get(&d.replica)?.get(d.seq)
+    }
+}
+
+impl<K> Replicas<K> {
+    /// Inserts `k` at `d`; returns the value it replaced.
+    fn insert(&mut self, d: Dot, k: K) -> Option<K> {
+        // The last replica first: a map's dots mostly come from one replica, in order.
+        let old = match self.replicas.last_mut() {
+            Some((r, m)) if *r == d.replica => m.insert(d.seq, k),
+            _ => self
+                .replicas
+                .get_or_insert_with(d.replica, SeqMap::default)
+                .insert(d.seq, k),
+        };
+        if old.is_none() {
+            self.len += 1;
+        }
+        old
+    }
+
+    /// Removes `d`; returns its value.
+    fn remove(&mut self, d: &Dot) -> Option<K> {
+        let m = self.replicas.get_mut(&d.replica)?;
+        let old = m.remove(d.seq)?;
+        if m.is_empty() {
+            self.replicas.remove(&d.replica);
+        }
+        self.len -= 1;
+        Some(old)
+    }
+
+    /// Takes both maps apart and hands `f` their pairs in dot order, pairing equal dots.
+    #[cfg(feature = "linear-merge")]
+    fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>)) {
         let mut a = self.replicas.into_items().peekable();
         let mut b = other.replicas.into_items().peekable();
         loop {
@@ -202,6 +374,107 @@ impl<K> DotIndex<K> {
                     }
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn dot(r: u8, q: u8) -> Dot {
+        Dot::new(ReplicaId(u64::from(r % 4)), u64::from(q) + 1)
+    }
+
+    #[test]
+    fn one_dot_stays_inline_and_a_second_moves_to_the_replica_maps() {
+        let mut x = DotIndex::singleton(dot(1, 5), 'a');
+        assert!(matches!(x.repr, Repr::One(..)));
+        assert_eq!(x.insert(dot(1, 5), 'b'), Some('a'));
+        assert!(matches!(x.repr, Repr::One(..)));
+        assert_eq!(x.insert(dot(2, 1), 'c'), None);
+        assert!(matches!(x.repr, Repr::Many(_)));
+        assert_eq!(x.len(), 2);
+        assert_eq!(x.remove(&dot(1, 5)), Some('b'));
+        assert_eq!(x.remove(&dot(2, 1)), Some('c'));
+        assert!(matches!(x.repr, Repr::Empty));
+        assert_eq!(x.len(), 0);
+    }
+
+    quickcheck::quickcheck! {
+        /// Inserts and removes, each checked against a sorted vector of pairs: every reader
+        /// (`len`, `get`, `iter`, `seqs_from`, `into_pairs`) agrees with the model.
+        fn inserts_and_removes_agree_with_a_sorted_vector(ops: Vec<(bool, u8, u8, u8)>) -> bool {
+            let mut x = DotIndex::default();
+            let mut model: alloc::collections::BTreeMap<Dot, u8> = alloc::collections::BTreeMap::new();
+            for (insert, r, q, v) in ops {
+                let d = dot(r, q % 16);
+                let (got, want) = if insert {
+                    (x.insert(d, v), model.insert(d, v))
+                } else {
+                    (x.remove(&d), model.remove(&d))
+                };
+                if got != want || x.len() != model.len() {
+                    return false;
+                }
+            }
+            let pairs: Vec<(Dot, u8)> = model.iter().map(|(d, v)| (*d, *v)).collect();
+            let by_replica = (0..4u64).all(|r| {
+                let want: Vec<(u64, u8)> = pairs
+                    .iter()
+                    .filter(|(d, _)| d.replica == ReplicaId(r) && d.seq >= 5)
+                    .map(|(d, v)| (d.seq, *v))
+                    .collect();
+                x.seqs_from(ReplicaId(r), 5)
+                    .map(|(q, v)| (q, *v))
+                    .collect::<Vec<_>>()
+                    == want
+            });
+            x.iter().map(|(d, v)| (d, *v)).collect::<Vec<_>>() == pairs
+                && pairs.iter().all(|(d, v)| x.get(d) == Some(v))
+                && by_replica
+                && x.into_pairs().collect::<Vec<_>>() == pairs
+        }
+    }
+
+    #[cfg(feature = "linear-merge")]
+    quickcheck::quickcheck! {
+        /// The linear merge hands every pair of both sides over once, in dot order, pairing equal
+        /// dots, whatever each side's representation (empty, one dot, several).
+        fn the_merge_visits_both_sides_in_dot_order(a: Vec<(u8, u8)>, b: Vec<(u8, u8)>) -> bool {
+            let build = |v: &[(u8, u8)]| {
+                let mut x = DotIndex::default();
+                let mut m = alloc::collections::BTreeMap::new();
+                for (r, q) in v {
+                    x.insert(dot(*r, *q), *q);
+                    m.insert(dot(*r, *q), *q);
+                }
+                (x, m)
+            };
+            let ((x, mx), (y, my)) = (build(&a), build(&b));
+            let mut got = Vec::new();
+            x.merge(y, |m| {
+                got.push(match m {
+                    Merged::Left((d, _)) => (d, 1u8),
+                    Merged::Right((d, _)) => (d, 2),
+                    Merged::Both((d, _), (e, _)) if d == e => (d, 3),
+                    Merged::Both(..) => (dot(0, 0), 0),
+                })
+            });
+            let mut keys: Vec<Dot> = mx.keys().chain(my.keys()).copied().collect();
+            keys.sort();
+            keys.dedup();
+            let want: Vec<(Dot, u8)> = keys
+                .into_iter()
+                .map(|d| {
+                    (
+                        d,
+                        u8::from(mx.contains_key(&d)) + 2 * u8::from(my.contains_key(&d)),
+                    )
+                })
+                .collect();
+            got == want
         }
     }
 }
