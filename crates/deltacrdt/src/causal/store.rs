@@ -371,27 +371,7 @@ impl DotStore for ElementDots {
             return false;
         }
         let mut kept: SmallVec<[Dot; 2]> = SmallVec::new();
-        let mut changed = false;
-        walk(
-            self.iter(),
-            other.iter(),
-            |d| *d,
-            |d| *d,
-            |side| match side {
-                Side::Both(d, _) => kept.push(d),
-                Side::Left(d) if theirs.contains(d) => {
-                    flip(d, false);
-                    changed = true;
-                }
-                Side::Left(d) => kept.push(d),
-                Side::Right(d) if !ours.contains(d) => {
-                    flip(d, true);
-                    changed = true;
-                    kept.push(d);
-                }
-                Side::Right(_) => {}
-            },
-        );
+        let changed = join_dots(self.iter(), other.iter(), ours, theirs, flip, &mut kept);
         *self = ElementDots::from_sorted(&kept);
         changed
     }
@@ -437,6 +417,41 @@ fn walk<A, B>(
     }
 }
 
+/// The join of two sets of dots, each ascending: a dot both hold stays, one only ours stays
+/// unless they have seen it, one only theirs comes in unless we have seen it. The dots kept
+/// go to `kept`, ascending; each change goes to `flip`. Returns whether anything changed.
+fn join_dots(
+    mine: impl IntoIterator<Item = Dot>,
+    other: impl IntoIterator<Item = Dot>,
+    ours: &CausalContext,
+    theirs: &CausalContext,
+    flip: &mut impl FnMut(Dot, bool),
+    kept: &mut impl Extend<Dot>,
+) -> bool {
+    let mut changed = false;
+    walk(
+        mine,
+        other,
+        |d| *d,
+        |d| *d,
+        |side| match side {
+            Side::Both(d, _) => kept.extend(Some(d)),
+            Side::Left(d) if theirs.contains(d) => {
+                flip(d, false);
+                changed = true;
+            }
+            Side::Left(d) => kept.extend(Some(d)),
+            Side::Right(d) if !ours.contains(d) => {
+                flip(d, true);
+                changed = true;
+                kept.extend(Some(d));
+            }
+            Side::Right(_) => {}
+        },
+    );
+    changed
+}
+
 impl DotStore for DotSet {
     fn is_empty(&self) -> bool {
         self.dots.is_empty()
@@ -475,28 +490,8 @@ impl DotStore for DotSet {
             return false;
         }
         let mut kept: SmallVec<[Dot; 1]> = SmallVec::new();
-        let mut changed = false;
         let mine = core::mem::take(&mut self.dots);
-        walk(
-            mine,
-            other.dots,
-            |d| *d,
-            |d| *d,
-            |side| match side {
-                Side::Both(d, _) => kept.push(d),
-                Side::Left(d) if theirs.contains(d) => {
-                    flip(d, false);
-                    changed = true;
-                }
-                Side::Left(d) => kept.push(d),
-                Side::Right(d) if !ours.contains(d) => {
-                    flip(d, true);
-                    changed = true;
-                    kept.push(d);
-                }
-                Side::Right(_) => {}
-            },
-        );
+        let changed = join_dots(mine, other.dots, ours, theirs, flip, &mut kept);
         self.dots = kept;
         changed
     }

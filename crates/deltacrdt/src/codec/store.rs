@@ -35,6 +35,8 @@
 
 use alloc::vec::Vec;
 
+use smallvec::SmallVec;
+
 use super::{write_len, write_varint, Codec, DecodeError, DecodeErrorKind, Reader};
 use crate::causal::seq_set::SeqSet;
 use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore, ElementDots};
@@ -176,6 +178,26 @@ pub trait StoreCodec: DotStore {
     }
 }
 
+/// The `k` dots of a list as [`DotSet`] and [`ElementDots`] write it (after its count):
+/// ascending, each after the one before, each claimed once.
+fn decode_dots<A: smallvec::Array<Item = Dot>>(
+    r: &mut Reader<'_>,
+    dots: &DotReader<'_>,
+    claim: &mut dyn FnMut(Dot) -> bool,
+    k: usize,
+) -> Result<SmallVec<A>, DecodeError> {
+    let mut list = SmallVec::<A>::with_capacity(k);
+    for _ in 0..k {
+        let at = r.offset();
+        let d = dots.read(r, list.last().copied())?;
+        if !claim(d) {
+            return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
+        }
+        list.push(d);
+    }
+    Ok(list)
+}
+
 impl StoreCodec for DotSet {
     const MIN_LEN: usize = 3;
 
@@ -204,15 +226,7 @@ impl StoreCodec for DotSet {
     ) -> Result<Self, DecodeError> {
         let k = r.count(2)?;
         let mut set = DotSet::new();
-        set.dots.reserve(k);
-        for _ in 0..k {
-            let at = r.offset();
-            let d = dots.read(r, set.dots.last().copied())?;
-            if !claim(d) {
-                return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
-            }
-            set.dots.push(d);
-        }
+        set.dots = decode_dots(r, dots, claim, k)?;
         Ok(set)
     }
 }
@@ -250,15 +264,7 @@ impl StoreCodec for ElementDots {
             }
             return Ok(ElementDots::single(d));
         }
-        let mut list: Vec<Dot> = Vec::with_capacity(k);
-        for _ in 0..k {
-            let at = r.offset();
-            let d = dots.read(r, list.last().copied())?;
-            if !claim(d) {
-                return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
-            }
-            list.push(d);
-        }
+        let list: SmallVec<[Dot; 2]> = decode_dots(r, dots, claim, k)?;
         Ok(ElementDots::from_sorted(&list))
     }
 }
