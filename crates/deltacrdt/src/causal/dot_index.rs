@@ -10,6 +10,8 @@ use core::cmp::Ordering;
 
 #[cfg(feature = "linear-merge")]
 use super::chunk_map::Merged;
+#[cfg(feature = "linear-merge")]
+use super::seq_map::Builder;
 use super::seq_map::SeqMap;
 use super::vec_map::VecMap;
 use crate::causal::{Dot, ReplicaId};
@@ -226,10 +228,22 @@ impl<K> DotIndex<K> {
     }
 
     /// Takes both indexes apart and hands `f` their pairs in dot order, pairing equal dots
-    /// (see [`SeqMap::merge`]).
+    /// (see [`SeqMap::merge`]); returns the index of the dots for which `f` returned a key.
     #[cfg(feature = "linear-merge")]
-    pub(crate) fn merge(self, other: Self, f: impl FnMut(Merged<(Dot, K)>)) {
-        self.into_replicas().merge(other.into_replicas(), f);
+    pub(crate) fn merge(self, other: Self, f: impl FnMut(Merged<(Dot, K)>) -> Option<K>) -> Self {
+        let out = self.into_replicas().merge(other.into_replicas(), f);
+        let repr = match out.len {
+            0 => Repr::Empty,
+            1 => match out.replicas.into_items().next() {
+                Some((r, m)) => match m.into_pairs().next() {
+                    Some((q, k)) => Repr::One(Dot::new(r, q), k),
+                    None => Repr::Empty,
+                },
+                None => Repr::Empty,
+            },
+            _ => Repr::Many(Box::new(out)),
+        };
+        DotIndex { repr }
     }
 }
 
@@ -333,9 +347,11 @@ impl<K> Replicas<K> {
         Some(old)
     }
 
-    /// Takes both maps apart and hands `f` their pairs in dot order, pairing equal dots.
+    /// Takes both maps apart and hands `f` their pairs in dot order, pairing equal dots;
+    /// returns the map of the dots for which `f` returned a key, built per replica as it goes.
     #[cfg(feature = "linear-merge")]
-    fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>)) {
+    fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>) -> Option<K>) -> Self {
+        let mut out = Replicas::default();
         let mut a = self.replicas.into_items().peekable();
         let mut b = other.replicas.into_items().peekable();
         loop {
@@ -343,36 +359,54 @@ impl<K> Replicas<K> {
                 (Some(x), Some(y)) => x.0.cmp(&y.0),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
-                (None, None) => return,
+                (None, None) => return out,
             };
-            match order {
-                Ordering::Less => {
-                    if let Some((r, m)) = a.next() {
-                        for (q, k) in m.into_pairs() {
-                            f(Merged::Left((Dot::new(r, q), k)));
+            let mut kept = Builder::new();
+            let r = match order {
+                Ordering::Less | Ordering::Greater => {
+                    let (side, left) = match order {
+                        Ordering::Less => (&mut a, true),
+                        _ => (&mut b, false),
+                    };
+                    let Some((r, m)) = side.next() else {
+                        return out;
+                    };
+                    for (q, k) in m.into_pairs() {
+                        let item = (Dot::new(r, q), k);
+                        let item = if left {
+                            Merged::Left(item)
+                        } else {
+                            Merged::Right(item)
+                        };
+                        if let Some(k) = f(item) {
+                            kept.push(q, k);
                         }
                     }
-                }
-                Ordering::Greater => {
-                    if let Some((r, m)) = b.next() {
-                        for (q, k) in m.into_pairs() {
-                            f(Merged::Right((Dot::new(r, q), k)));
-                        }
-                    }
+                    r
                 }
                 Ordering::Equal => {
-                    if let (Some((r, x)), Some((_, y))) = (a.next(), b.next()) {
-                        x.merge(y, |m| {
-                            f(match m {
-                                Merged::Left((q, k)) => Merged::Left((Dot::new(r, q), k)),
-                                Merged::Right((q, k)) => Merged::Right((Dot::new(r, q), k)),
-                                Merged::Both((q, k), (_, t)) => {
-                                    Merged::Both((Dot::new(r, q), k), (Dot::new(r, q), t))
-                                }
-                            })
-                        });
-                    }
+                    let (Some((r, x)), Some((_, y))) = (a.next(), b.next()) else {
+                        return out;
+                    };
+                    x.merge(y, |m| {
+                        let (q, item) = match m {
+                            Merged::Left((q, k)) => (q, Merged::Left((Dot::new(r, q), k))),
+                            Merged::Right((q, k)) => (q, Merged::Right((Dot::new(r, q), k))),
+                            Merged::Both((q, k), (_, t)) => {
+                                (q, Merged::Both((Dot::new(r, q), k), (Dot::new(r, q), t)))
+                            }
+                        };
+                        if let Some(k) = f(item) {
+                            kept.push(q, k);
+                        }
+                    });
+                    r
                 }
+            };
+            let kept = kept.finish();
+            if !kept.is_empty() {
+                out.len += kept.len();
+                out.replicas.push_last(r, kept);
             }
         }
     }
@@ -454,14 +488,28 @@ mod tests {
             };
             let ((x, mx), (y, my)) = (build(&a), build(&b));
             let mut got = Vec::new();
-            x.merge(y, |m| {
-                got.push(match m {
-                    Merged::Left((d, _)) => (d, 1u8),
-                    Merged::Right((d, _)) => (d, 2),
-                    Merged::Both((d, _), (e, _)) if d == e => (d, 3),
-                    Merged::Both(..) => (dot(0, 0), 0),
-                })
+            // Keeps every other pair, so the output's build is checked too.
+            let kept = x.merge(y, |m| {
+                let (d, v, tag) = match m {
+                    Merged::Left((d, v)) => (d, v, 1u8),
+                    Merged::Right((d, v)) => (d, v, 2),
+                    Merged::Both((d, v), (e, _)) if d == e => (d, v, 3),
+                    Merged::Both((_, v), _) => (dot(0, 0), v, 0),
+                };
+                got.push((d, tag));
+                (got.len() % 2 == 0).then_some(v)
             });
+            let want_kept: Vec<(Dot, u8)> = got
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (i + 1) % 2 == 0)
+                .map(|(_, (d, _))| (*d, mx.get(d).or(my.get(d)).copied().unwrap_or(0)))
+                .collect();
+            if kept.len() != want_kept.len()
+                || kept.iter().map(|(d, v)| (d, *v)).ne(want_kept.iter().copied())
+            {
+                return false;
+            }
             let mut keys: Vec<Dot> = mx.keys().chain(my.keys()).copied().collect();
             keys.sort();
             keys.dedup();

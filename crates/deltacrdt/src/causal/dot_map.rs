@@ -236,39 +236,32 @@ impl<K: Ord + Clone, S: DotStore> DotMap<K, S> {
         } = other;
         let mut changed = false;
 
-        let mut index = DotIndex::default();
         // The dots come in ascending order: each context is looked up in one walk.
         let mut theirs_seen = theirs.ascending_lookup();
         let mut ours_seen = ours.ascending_lookup();
         let mine = core::mem::take(&mut self.index);
-        mine.merge(their_index, |item| {
-            let keep = match item {
-                Both((d, k), (_, t)) if k == t => Some((d, k)),
-                // The same dot under two keys: only a forged input can say so. Both sides
-                // have seen it, and neither keeps it (the key merge drops it too).
-                Both((d, _), _) => {
-                    flip(d, false);
-                    changed = true;
-                    None
-                }
-                Left((d, k)) if !theirs_seen.contains(d) => Some((d, k)),
-                Left((d, _)) => {
-                    flip(d, false);
-                    changed = true;
-                    None
-                }
-                Right((d, k)) if !ours_seen.contains(d) => {
-                    flip(d, true);
-                    changed = true;
-                    Some((d, k))
-                }
-                Right(_) => None,
-            };
-            if let Some((d, k)) = keep {
-                index.push_last(d, k);
+        self.index = mine.merge(their_index, |item| match item {
+            Both((_, k), (_, t)) if k == t => Some(k),
+            // The same dot under two keys: only a forged input can say so. Both sides have
+            // seen it, and neither keeps it (the key merge drops it too).
+            Both((d, _), _) => {
+                flip(d, false);
+                changed = true;
+                None
             }
+            Left((d, k)) if !theirs_seen.contains(d) => Some(k),
+            Left((d, _)) => {
+                flip(d, false);
+                changed = true;
+                None
+            }
+            Right((d, k)) if !ours_seen.contains(d) => {
+                flip(d, true);
+                changed = true;
+                Some(k)
+            }
+            Right(_) => None,
         });
-        self.index = index;
 
         let mut entries = ChunkMap::default();
         let mine = core::mem::take(&mut self.entries);

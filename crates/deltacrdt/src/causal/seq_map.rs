@@ -106,7 +106,7 @@ impl<V> Default for SeqMap<V> {
 
 impl<V> SeqMap<V> {
     /// Number of pairs.
-    #[cfg(test)]
+    #[cfg(any(test, feature = "linear-merge"))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -366,6 +366,77 @@ impl<V> SeqMap<V> {
     }
 }
 
+/// Builds a [`SeqMap`] from pairs pushed in ascending order, filling the open chunk in place:
+/// the output of a linear merge, one push per pair, with no look at the finished chunks.
+#[cfg(feature = "linear-merge")]
+pub(crate) struct Builder<V> {
+    map: SeqMap<V>,
+    /// The open chunk, empty before the first push (and then with no allocation).
+    open: Chunk<V>,
+}
+
+#[cfg(feature = "linear-merge")]
+impl<V> Builder<V> {
+    pub(crate) fn new() -> Self {
+        Builder {
+            map: SeqMap::default(),
+            open: Chunk {
+                base: 0,
+                offs: Vec::new(),
+                vals: Vec::new(),
+            },
+        }
+    }
+
+    /// Appends a pair whose sequence number is greater than every one pushed before.
+    #[inline]
+    pub(crate) fn push(&mut self, seq: u64, v: V) {
+        let open = &mut self.open;
+        match u32::try_from(seq.wrapping_sub(open.base)) {
+            Ok(off) if !open.offs.is_empty() && open.len() < CHUNK => {
+                debug_assert!(open.last_seq().is_some_and(|l| l < seq), "ascending");
+                open.offs.push(off);
+                open.vals.push(v);
+            }
+            _ => self.open_chunk(seq, v),
+        }
+    }
+
+    /// Closes the open chunk, if any, and opens one holding `(seq, v)`. The first chunk grows
+    /// as it fills (a replica may have a single dot); the next ones are allocated full size.
+    #[cold]
+    fn open_chunk(&mut self, seq: u64, v: V) {
+        let capacity = if self.open.offs.is_empty() && self.map.chunks.is_empty() {
+            1
+        } else {
+            CHUNK
+        };
+        let full = core::mem::replace(&mut self.open, Chunk::one(seq, v, capacity));
+        self.close(full);
+    }
+
+    fn close(&mut self, ch: Chunk<V>) {
+        if !ch.offs.is_empty() {
+            self.map.len += ch.len();
+            self.map.chunks.push(ch);
+        }
+    }
+
+    /// The map of the pairs pushed.
+    pub(crate) fn finish(mut self) -> SeqMap<V> {
+        let open = core::mem::replace(
+            &mut self.open,
+            Chunk {
+                base: 0,
+                offs: Vec::new(),
+                vals: Vec::new(),
+            },
+        );
+        self.close(open);
+        self.map
+    }
+}
+
 #[cfg(feature = "linear-merge")]
 /// Moves the pairs out of a [`SeqMap`] one chunk at a time, with a cheap look at the next
 /// sequence number.
@@ -487,6 +558,23 @@ mod tests {
                 want.push((k, u8::from(a.contains_key(&k)) + 2 * u8::from(b.contains_key(&k))));
             }
             got == want
+        }
+    }
+
+    quickcheck::quickcheck! {
+        /// The builder makes the same map as ascending inserts, with valid chunks (offsets that
+        /// fit, at most a chunk's worth each), from any ascending run.
+        #[cfg(feature = "linear-merge")]
+        fn the_builder_makes_a_valid_sorted_map(xs: Vec<u16>) -> bool {
+            let model: BTreeMap<u64, u16> = xs.iter().map(|x| (seq(*x), *x)).collect();
+            let mut b = Builder::new();
+            for (k, v) in &model {
+                b.push(*k, *v);
+            }
+            let m = b.finish();
+            m.valid()
+                && m.len() == model.len()
+                && m.iter().map(|(k, v)| (k, *v)).eq(model.iter().map(|(k, v)| (*k, *v)))
         }
     }
 
