@@ -496,9 +496,60 @@ function encodeManyFor(where: string, elements: Iterable<unknown>): Uint8Array {
  * on merged data.
  */
 export class ORSet<T extends Value = Value> extends Replica implements Iterable<T> {
+  /**
+   * The fast path of `add`, as for the counters: the encodings of added elements are gathered
+   * in JS and handed to the wasm object as one `addAll` before anything else touches it (a
+   * read, a merge, a session call), within the dots the replica has left, so no error is
+   * deferred (encoding errors are thrown by `add` itself). With a local-delta listener every
+   * add is its own delta.
+   */
+  #gathered = new Uint8Array(0);
+  #gatheredLen = 0;
+  /** How many more adds may be gathered; 0 while unknown, freed, or a listener wants deltas. */
+  #addLeft = 0;
+
   /** An empty set. `replica` defaults to a random 64-bit id. */
   constructor(replica?: ReplicaId) {
     super('ORSet', replica);
+  }
+
+  #gather(bytes: Uint8Array): void {
+    const end = this.#gatheredLen + bytes.length;
+    if (end > this.#gathered.length) {
+      const grown = new Uint8Array(Math.max(end, 2 * this.#gathered.length, 256));
+      grown.set(this.#gathered.subarray(0, this.#gatheredLen));
+      this.#gathered = grown;
+    }
+    this.#gathered.set(bytes, this.#gatheredLen);
+    this.#gatheredLen = end;
+    this.#addLeft--;
+    this.dirty = true;
+    this.cache = undefined;
+    this.emitLocal();
+  }
+
+  /** @internal */
+  protected override flush(w: WasmReplica): void {
+    const n = this.#gatheredLen;
+    this.#gatheredLen = 0;
+    this.#addLeft = 0;
+    if (n > 0) w.addAll(this.#gathered.subarray(0, n), false);
+    // A large batch's buffer is not kept.
+    if (this.#gathered.length > 1 << 20) this.#gathered = new Uint8Array(0);
+  }
+
+  /** @internal */
+  override changedBy(origin: unknown, local = false): void {
+    this.#addLeft = 0;
+    super.changedBy(origin, local);
+  }
+
+  /** @internal */
+  override free(): void {
+    this.#gatheredLen = 0;
+    this.#addLeft = 0;
+    this.#gathered = new Uint8Array(0);
+    super.free();
   }
 
   /** A replica holding the state `bytes` (from {@link toBytes}). */
@@ -509,6 +560,19 @@ export class ORSet<T extends Value = Value> extends Replica implements Iterable<
   /** Adds `element` (a concurrent remove elsewhere does not cancel it: add wins). */
   add(element: T): void {
     const bytes = encodeFor('ORSet.add', element);
+    if (this.#addLeft > 0) {
+      this.#gather(bytes);
+      return;
+    }
+    if (!this.keepDelta) {
+      // Learn how many dots are left (flushing first, which leaves the scratch encoding
+      // alone), then take the fast path if one is.
+      this.#addLeft = Math.min(this.w.room(false), SMALL_INT);
+      if (this.#addLeft > 0) {
+        this.#gather(bytes);
+        return;
+      }
+    }
     this.afterLocal(this.call('add', (w) => w.add(bytes, this.keepDelta)));
   }
 

@@ -85,6 +85,69 @@ test('counters gather increments in JS and hand them over before any other use',
   b.free();
 });
 
+test('sets gather adds in JS and hand them over before any other use, as if added one by one', () => {
+  const ops = (s) => {
+    s.add('a');
+    s.add({ k: [1, 2] });
+    s.add('a');
+    s.remove('a');
+    s.add('b');
+    s.add(7);
+  };
+  // The fast path, and the per-add path (a local-delta listener wants every add's delta).
+  const fast = new ORSet(1n);
+  const events = [];
+  fast.onChange((e) => events.push(e.local));
+  ops(fast);
+  const slow = new ORSet(1n);
+  const deltas = [];
+  slow.onLocalDelta((d) => deltas.push(d));
+  ops(slow);
+  assert.deepEqual(events, [true, true, true, true, true, true], 'one local event per edit');
+  assert.equal(deltas.length, 6);
+  assert.equal(hex(fast.toBytes()), hex(slow.toBytes()));
+  assert.deepEqual(fast.values(), slow.values());
+  assert.equal(fast.has('a'), false);
+  assert.equal(fast.size, 3);
+  // The pending group holds the gathered adds: a fresh replica catches up from it.
+  fast.add('c');
+  const other = new ORSet(2n);
+  other.merge(fast.takeDelta());
+  assert.equal(hex(other.toBytes()), hex(fast.toBytes()));
+  assert.equal(fast.takeDelta(), undefined);
+  // A value that cannot be encoded is refused by add itself; what was gathered stays.
+  fast.add('d');
+  assert.throws(() => fast.add(() => 1), (e) => e instanceof TypeError && /ORSet\.add/.test(e.message));
+  assert.equal(fast.has('d'), true);
+  assert.equal(fast.size, 5);
+  // A listener subscribed after gathering: what was gathered is handed over first.
+  fast.add('e');
+  const later = [];
+  fast.onLocalDelta((d) => later.push(d));
+  fast.add('f');
+  assert.equal(later.length, 1, 'only the add after the subscription has its own delta');
+  assert.deepEqual(ORSet.fromBytes(later[0], 9n).values(), ['f']);
+  // Two dots from the end of its sequence numbers (the state of a set whose context holds
+  // dot (1, 2^64 - 3)): two adds are gathered, the third is refused by add itself.
+  const near = new ORSet(1n);
+  near.merge(Uint8Array.from(Buffer.from('020301010000000000000001fdffffffffffffffff010000', 'hex')));
+  near.add('x');
+  near.add('y');
+  assert.throws(() => near.add('z'), (e) => e instanceof DeltaCrdtError && e.method === 'ORSet.add' && e.code === 'exhausted');
+  assert.deepEqual(near.values().sort(), ['x', 'y'], 'the refused add changed nothing');
+  near.free();
+  // Through a session: the gathered adds are sent.
+  const a = new SyncSession('ORSet', { replicaId: 3n });
+  const b = new SyncSession('ORSet', { replicaId: 4n });
+  a.addNeighbour(4n);
+  b.addNeighbour(3n);
+  for (let i = 0; i < 500; i++) a.replica.add(`item-${i}`);
+  rounds(a, b);
+  assert.equal(b.replica.size, 500);
+  assert.equal(hex(a.stateBytes()), hex(b.stateBytes()));
+  for (const x of [fast, slow, other, a, b]) x.free();
+});
+
 for (const kind of ['ORSet', 'GCounter', 'MVRegister']) {
   test(`${kind}: a stale save restored, then edited at once: the edit is held until recovery ends and both sides converge`, () => {
     const a = new SyncSession(kind, { replicaId: 1n });

@@ -15,9 +15,10 @@
 //! panic (the size-tuned build aborts on panic). A call that fails leaves the replica
 //! unchanged: inputs are decoded and validated in full before anything is applied.
 //!
-//! **Deltas.** A replica on its own keeps the join of its local deltas since the last
-//! `takeDelta` (the pending delta group) and, on request, the delta of the last mutation alone,
-//! for the TS layer's local-delta subscribers.
+//! **Deltas.** A replica on its own gives `takeDelta` the join of its local deltas since the
+//! last call (the pending delta group: computed when taken, as the state's delta since then,
+//! while only local edits changed it; see [`replica`]) and, on request, the delta of the last
+//! mutation alone, for the TS layer's local-delta subscribers.
 
 /// Talc instead of the default dlmalloc: smaller code (the shipped module has a size budget)
 /// and faster on wasm, where the module is single-threaded.

@@ -14,7 +14,7 @@ use deltacrdt::{DeltaCrdt, HybridClock, Lattice, ReplicaId, TimeBound};
 use wasm_bindgen::prelude::*;
 
 use crate::error::{wall_ms, Error, WasmError};
-use crate::kinds::{AnyCrdt, CheckValues, Kind};
+use crate::kinds::{AnyCrdt, AnyVersion, CheckValues, Kind};
 use crate::map::{self, Key, Leaf};
 use crate::value;
 
@@ -191,14 +191,87 @@ fn bounded(x: &AnyCrdt, now_ms: f64, max_ahead_ms: u64) -> Result<(), Error> {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Core {
-    /// On its own, with the join of the local deltas not yet taken.
-    Solo { state: AnyCrdt, pending: AnyCrdt },
+    /// On its own, with the local changes not yet taken.
+    Solo { state: AnyCrdt, pending: Pending },
     /// As the state of a session, with the edits held while it recovers.
     Synced {
         session: Box<Session<AnyCrdt>>,
         queued: Vec<Op>,
         failed: Vec<Error>,
     },
+}
+
+/// The local changes of a replica on its own that `takeDelta` has not taken yet.
+///
+/// While only local edits have changed the state since it had some version, the join of their
+/// deltas is, in effect, the state's delta since that version (the catch-up delta: joined into
+/// any replica, it changes it exactly as the edits' deltas would). So the group is not built
+/// edit by edit, which would cost every edit a second, generic join; it is computed once, when
+/// taken. A merge of remote changes makes the group concrete first, so that it never carries
+/// them back.
+#[derive(Debug)]
+pub(crate) enum Pending {
+    /// The state has changed only by local edits since it had `version`; `edited` says
+    /// whether any did.
+    Since { version: AnyVersion, edited: bool },
+    /// The join of the local deltas, kept once a merge has changed the state.
+    Group(AnyCrdt),
+}
+
+impl Pending {
+    /// No local change since the state had `version`.
+    fn since(version: AnyVersion) -> Pending {
+        Pending::Since {
+            version,
+            edited: false,
+        }
+    }
+
+    /// Whether a local change waits.
+    fn is_empty(&self) -> bool {
+        match self {
+            Pending::Since { edited, .. } => !edited,
+            Pending::Group(g) => g.is_bottom(),
+        }
+    }
+
+    /// Records the delta `d` (not bottom) of a local edit that has been applied to the state.
+    fn add(&mut self, d: AnyCrdt) {
+        match self {
+            Pending::Since { edited, .. } => *edited = true,
+            // Moved, not copied: into an empty group this is free.
+            Pending::Group(g) => {
+                g.join(d);
+            }
+        }
+    }
+
+    /// The group as a state, given the current `state`.
+    fn group(self, state: &AnyCrdt) -> AnyCrdt {
+        match self {
+            Pending::Since { edited: false, .. } => AnyCrdt::Empty,
+            Pending::Since { version, .. } => state.delta_since(&version),
+            Pending::Group(g) => g,
+        }
+    }
+
+    /// Before `state` joins changes that are not local: keeps the group apart from them.
+    fn before_merge(&mut self, state: &AnyCrdt) {
+        if let Pending::Since {
+            version,
+            edited: true,
+        } = self
+        {
+            *self = Pending::Group(state.delta_since(version));
+        }
+    }
+
+    /// After `state` has joined changes that are not local.
+    fn after_merge(&mut self, state: &AnyCrdt) {
+        if let Pending::Since { edited: false, .. } = self {
+            *self = Pending::since(state.version());
+        }
+    }
 }
 
 /// A replica of any kind (wrapped by the TS classes `GCounter`, `ORSet`, ...).
@@ -291,8 +364,7 @@ impl WasmReplica {
                     return Ok(false);
                 }
                 self.last = keep_delta.then(|| deltacrdt::codec::Binary::to_bytes(&d));
-                // Moved, not copied: into an empty group this is free.
-                pending.join(d);
+                pending.add(d);
                 return Ok(true);
             }
             Core::Synced {
@@ -359,7 +431,7 @@ impl WasmReplica {
         let kind = kind_of(kind)?;
         let core = Core::Solo {
             state: kind.empty(),
-            pending: AnyCrdt::Empty,
+            pending: Pending::since(AnyVersion::Empty),
         };
         Ok(Self::with(kind, replica, core))
     }
@@ -369,9 +441,10 @@ impl WasmReplica {
     pub fn from_bytes(kind: &str, bytes: &[u8], replica: u64) -> R<WasmReplica> {
         let _grow = crate::memory::GrowAhead::start();
         let kind = kind_of(kind)?;
+        let state = kind.decode(bytes)?;
         let core = Core::Solo {
-            state: kind.decode(bytes)?,
-            pending: AnyCrdt::Empty,
+            pending: Pending::since(state.version()),
+            state,
         };
         Ok(Self::with(kind, replica, core))
     }
@@ -394,7 +467,12 @@ impl WasmReplica {
         let x = self.kind.decode(bytes)?;
         bounded(&x, now_ms, self.max_ahead_ms)?;
         Ok(match &mut self.core {
-            Core::Solo { state, .. } => state.join(x),
+            Core::Solo { state, pending } => {
+                pending.before_merge(state);
+                let changed = state.join(x);
+                pending.after_merge(state);
+                changed
+            }
             Core::Synced { session, .. } => session.apply_delta(x),
         })
     }
@@ -428,9 +506,13 @@ impl WasmReplica {
     #[wasm_bindgen(js_name = takeDelta)]
     pub fn take_delta(&mut self) -> Option<Vec<u8>> {
         match &mut self.core {
-            Core::Solo { pending, .. } if !pending.is_bottom() => Some(
-                deltacrdt::codec::Binary::to_bytes(&core::mem::take(pending)),
-            ),
+            Core::Solo { state, pending } if !pending.is_empty() => {
+                let group = match core::mem::replace(pending, Pending::since(state.version())) {
+                    Pending::Group(g) => g,
+                    since => since.group(state),
+                };
+                (!group.is_bottom()).then(|| deltacrdt::codec::Binary::to_bytes(&group))
+            }
             _ => None,
         }
     }
@@ -438,7 +520,7 @@ impl WasmReplica {
     /// Whether local changes wait in the pending delta group.
     #[wasm_bindgen(js_name = hasPendingDelta)]
     pub fn has_pending_delta(&self) -> bool {
-        matches!(&self.core, Core::Solo { pending, .. } if !pending.is_bottom())
+        matches!(&self.core, Core::Solo { pending, .. } if !pending.is_empty())
     }
 
     /// The delta of the last mutation, if it was asked for and changed something.
@@ -611,12 +693,14 @@ impl WasmReplica {
     }
 
     /// Counters: how much this replica's own increments (or, `dec`, decrements) can still
-    /// grow before overflowing, capped at 2^53 - 1 (0 for other kinds).
+    /// grow before overflowing; `ORSet`: how many more dots (adds) this replica can mint.
+    /// Capped at 2^53 - 1; 0 for other kinds.
     pub fn room(&self, dec: bool) -> f64 {
         let used = match self.state() {
             AnyCrdt::GCounter(c) => c.count_of(self.id),
             AnyCrdt::PNCounter(c) if dec => c.decrements().count_of(self.id),
             AnyCrdt::PNCounter(c) => c.increments().count_of(self.id),
+            AnyCrdt::ORSet(s) => s.context().max_seq(self.id),
             _ => u64::MAX,
         };
         (u64::MAX - used).min(value::MAX_SAFE_INTEGER) as f64
@@ -756,6 +840,65 @@ mod tests {
         assert_eq!(a.to_bytes(), b.to_bytes());
     }
 
+    fn set_of(bytes: &[u8]) -> ORSet<Vec<u8>> {
+        ORSet::from_bytes(bytes).unwrap_or_else(|_| unreachable!())
+    }
+
+    #[test]
+    fn the_pending_group_carries_local_changes_only_removes_included() {
+        let mut a = solo("ORSet", 1);
+        let mut b = solo("ORSet", 2);
+        a.add(string("x"), false).unwrap_or_else(|_| unreachable!());
+        b.merge(&a.take_delta().unwrap(), 0.0)
+            .unwrap_or_else(|_| unreachable!());
+        // A local remove and add, a remote add merged between them, another local add.
+        assert!(a.remove(string("x"), false).unwrap_or(false));
+        let mut c = solo("ORSet", 3);
+        c.add(string("remote"), false)
+            .unwrap_or_else(|_| unreachable!());
+        assert!(a.merge(&c.to_bytes(), 0.0).unwrap_or(false));
+        a.add(string("y"), false).unwrap_or_else(|_| unreachable!());
+        assert!(a.has_pending_delta());
+        let group = a.take_delta().unwrap();
+        assert!(!a.has_pending_delta() && a.take_delta().is_none());
+        let g = set_of(&group);
+        assert!(
+            !g.contains(&string("remote")),
+            "the group carries a remote element back"
+        );
+        assert!(g.contains(&string("y")));
+        b.merge(&group, 0.0).unwrap_or_else(|_| unreachable!());
+        let b_set = set_of(&b.to_bytes());
+        assert!(!b_set.contains(&string("x")), "the remove did not reach b");
+        assert!(b_set.contains(&string("y")));
+        b.merge(&c.to_bytes(), 0.0)
+            .unwrap_or_else(|_| unreachable!());
+        assert_eq!(a.to_bytes(), b.to_bytes());
+    }
+
+    #[test]
+    fn a_loaded_or_merged_state_is_not_pending() {
+        let mut a = solo("ORSet", 1);
+        for s in ["x", "y", "z"] {
+            a.add(string(s), false).unwrap_or_else(|_| unreachable!());
+        }
+        let mut loaded =
+            WasmReplica::from_bytes("ORSet", &a.to_bytes(), 2).unwrap_or_else(|_| unreachable!());
+        assert!(!loaded.has_pending_delta() && loaded.take_delta().is_none());
+        loaded
+            .add(string("w"), false)
+            .unwrap_or_else(|_| unreachable!());
+        let g = set_of(&loaded.take_delta().unwrap());
+        assert_eq!(g.len(), 1);
+        let mut b = solo("ORSet", 3);
+        b.merge(&a.to_bytes(), 0.0)
+            .unwrap_or_else(|_| unreachable!());
+        assert!(!b.has_pending_delta());
+        // Nothing that changes nothing counts as pending.
+        assert!(!b.remove(string("absent"), false).unwrap_or(true));
+        assert!(b.take_delta().is_none());
+    }
+
     #[test]
     fn merge_rejects_foreign_types_and_bad_values_without_change() {
         let mut a = solo("ORSet", 1);
@@ -809,6 +952,24 @@ mod tests {
         assert_eq!(c.dec(1, false).err().map(|e| e.code()), Some("kind".into()));
         assert!(c.state().is_bottom());
         assert!(WasmReplica::new("Nope", 1).is_err());
+    }
+
+    #[test]
+    fn a_sets_room_is_the_dots_its_replica_has_left() {
+        let mut a = solo("ORSet", 1);
+        assert_eq!(a.room(false), value::MAX_SAFE_INTEGER as f64);
+        let seen: deltacrdt::CausalContext = [deltacrdt::Dot::new(ReplicaId(1), u64::MAX - 2)]
+            .into_iter()
+            .collect();
+        let near = ORSet::<Vec<u8>>::from_parts([], seen).unwrap_or_else(|_| unreachable!());
+        assert!(a.merge(&near.to_bytes(), 0.0).unwrap_or(false));
+        assert_eq!(a.room(false), 2.0);
+        assert!(a.add(string("x"), false).unwrap_or(false));
+        assert!(a.add(string("y"), false).unwrap_or(false));
+        assert_eq!(a.room(false), 0.0);
+        let before = a.to_bytes();
+        assert!(a.add(string("z"), false).is_err());
+        assert_eq!(a.to_bytes(), before, "the refused add changed nothing");
     }
 
     #[test]
