@@ -614,6 +614,13 @@ impl<V: Ord + Clone> DotStore for DotFun<V> {
         theirs: &CausalContext,
         flip: &mut impl FnMut(Dot, bool),
     ) -> bool {
+        // The common cases of a map's join without the walk: a key neither side changed (the
+        // same entries), and a key only ours holds with none of its dots seen there.
+        if self.entries == other.entries
+            || (other.entries.is_empty() && self.entries.iter().all(|(d, _)| !theirs.contains(*d)))
+        {
+            return false;
+        }
         // Room for both sides at once (one allocation, not one per doubling); trimmed below
         // if many entries were shared, so a store joined with a copy of itself stays as small.
         let both = self.entries.len() + other.entries.len();
