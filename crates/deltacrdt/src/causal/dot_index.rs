@@ -6,13 +6,12 @@
 //! a map has few replicas.
 
 use alloc::boxed::Box;
+use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 #[cfg(feature = "linear-merge")]
 use super::chunk_map::Merged;
-#[cfg(feature = "linear-merge")]
-use super::seq_map::Builder;
-use super::seq_map::SeqMap;
+use super::seq_map::{Builder, SeqMap};
 use super::vec_map::VecMap;
 use crate::causal::{Dot, ReplicaId};
 
@@ -227,6 +226,37 @@ impl<K> DotIndex<K> {
         index
     }
 
+    /// The index of `pairs`, ascending by dot with no dot twice, built in one pass.
+    fn from_sorted(pairs: Vec<(Dot, K)>) -> Self {
+        if pairs.len() <= 1 {
+            let repr = match pairs.into_iter().next() {
+                Some((d, k)) => Repr::One(d, k),
+                None => Repr::Empty,
+            };
+            return DotIndex { repr };
+        }
+        let mut out = Replicas::default();
+        let mut open: Option<(ReplicaId, Builder<K>)> = None;
+        for (d, k) in pairs {
+            match &mut open {
+                Some((r, b)) if *r == d.replica => b.push(d.seq, k),
+                _ => {
+                    let mut b = Builder::new();
+                    b.push(d.seq, k);
+                    if let Some((r, done)) = open.replace((d.replica, b)) {
+                        out.push_replica(r, done.finish());
+                    }
+                }
+            }
+        }
+        if let Some((r, done)) = open {
+            out.push_replica(r, done.finish());
+        }
+        DotIndex {
+            repr: Repr::Many(Box::new(out)),
+        }
+    }
+
     /// Takes both indexes apart and hands `f` their pairs in dot order, pairing equal dots
     /// (see [`SeqMap::merge`]); returns the index of the dots for which `f` returned a key.
     #[cfg(feature = "linear-merge")]
@@ -244,6 +274,53 @@ impl<K> DotIndex<K> {
             _ => Repr::Many(Box::new(out)),
         };
         DotIndex { repr }
+    }
+}
+
+/// Builds an index from pairs in any order (a decoder's), cheaply while they come ascending,
+/// as a decoded map of one writer's keys does: those are gathered and built in one pass. From
+/// the first pair out of order on, pairs are inserted, so a repeated dot is still found at
+/// once.
+pub(crate) struct IndexBuilder<K> {
+    /// The ascending run so far; empty once `index` is used.
+    run: Vec<(Dot, K)>,
+    index: DotIndex<K>,
+    ascending: bool,
+}
+
+impl<K> IndexBuilder<K> {
+    pub(crate) fn new() -> Self {
+        IndexBuilder {
+            run: Vec::new(),
+            index: DotIndex::default(),
+            ascending: true,
+        }
+    }
+
+    /// Adds a pair; false (and nothing changed) if `d` was added before.
+    pub(crate) fn insert(&mut self, d: Dot, k: K) -> bool {
+        if self.ascending {
+            if self.run.last().is_none_or(|(last, _)| *last < d) {
+                self.run.push((d, k));
+                return true;
+            }
+            self.ascending = false;
+            self.index = DotIndex::from_sorted(core::mem::take(&mut self.run));
+        }
+        if self.index.contains_key(&d) {
+            return false;
+        }
+        self.index.insert(d, k);
+        true
+    }
+
+    /// The index of the pairs added.
+    pub(crate) fn finish(self) -> DotIndex<K> {
+        if self.ascending {
+            DotIndex::from_sorted(self.run)
+        } else {
+            self.index
+        }
     }
 }
 
@@ -303,6 +380,15 @@ impl<K> Replicas<K> {
             }
         }
         self.len += 1;
+    }
+
+    /// Appends the map of `replica`'s dots (nothing if it is empty); `replica` is greater
+    /// than every replica of the map.
+    fn push_replica(&mut self, replica: ReplicaId, m: SeqMap<K>) {
+        if !m.is_empty() {
+            self.len += m.len();
+            self.replicas.push_last(replica, m);
+        }
     }
 
     /// The pairs of `replica` with sequence numbers from `first` on, ascending.
@@ -403,11 +489,7 @@ impl<K> Replicas<K> {
                     r
                 }
             };
-            let kept = kept.finish();
-            if !kept.is_empty() {
-                out.len += kept.len();
-                out.replicas.push_last(r, kept);
-            }
+            out.push_replica(r, kept.finish());
         }
     }
 }
@@ -469,6 +551,31 @@ mod tests {
                 && pairs.iter().all(|(d, v)| x.get(d) == Some(v))
                 && by_replica
                 && x.into_pairs().collect::<Vec<_>>() == pairs
+        }
+    }
+
+    quickcheck::quickcheck! {
+        /// The decoders' builder: pairs in any order (an ascending run first, as a decoder
+        /// sees them, then anything), a repeated dot refused when it comes, and the index built
+        /// the same as by inserts.
+        fn the_builder_agrees_with_a_sorted_map(run: u8, rest: Vec<(u8, u8)>) -> bool {
+            let mut pairs: Vec<(Dot, u8)> = (0..run % 80).map(|q| (dot(1, q), q)).collect();
+            pairs.extend(rest.iter().map(|(r, q)| (dot(*r, q % 40), *q)));
+            let mut b = IndexBuilder::new();
+            let mut model: alloc::collections::BTreeMap<Dot, u8> = alloc::collections::BTreeMap::new();
+            for (d, v) in pairs {
+                let fresh = !model.contains_key(&d);
+                if fresh {
+                    model.insert(d, v);
+                }
+                if b.insert(d, v) != fresh {
+                    return false;
+                }
+            }
+            let x = b.finish();
+            x.len() == model.len()
+                && x.iter().map(|(d, v)| (d, *v)).eq(model.iter().map(|(d, v)| (*d, *v)))
+                && (model.len() != 1 || matches!(x.repr, Repr::One(..)))
         }
     }
 

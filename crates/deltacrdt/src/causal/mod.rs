@@ -22,7 +22,7 @@ mod version_vector;
 pub(crate) use chunk_map::ChunkMap;
 pub use context::CausalContext;
 pub use dot::{Dot, ReplicaId};
-pub(crate) use dot_index::DotIndex;
+pub(crate) use dot_index::{DotIndex, IndexBuilder};
 pub use dot_map::DotMap;
 pub(crate) use kernel::{causal_type, digests_of, xor_into};
 pub use kernel::{Causal, CausalType, DotsExhausted, PartsError};

@@ -39,7 +39,7 @@ use smallvec::SmallVec;
 
 use super::{write_len, write_varint, Codec, DecodeError, DecodeErrorKind, Reader};
 use crate::causal::seq_set::SeqSet;
-use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore, ElementDots};
+use crate::causal::{Causal, DotFun, DotMap, DotSet, DotStore, ElementDots, IndexBuilder};
 use crate::{CausalContext, Dot, ReplicaId};
 
 /// Writes dots as (replica index, sequence number) against a causal context.
@@ -368,6 +368,7 @@ impl<K: Codec + Ord + Clone, S: StoreCodec> StoreCodec for DotMap<K, S> {
         }
         let n = r.count(1 + S::MIN_LEN)?;
         let mut map: DotMap<K, S> = DotMap::default();
+        let mut index = IndexBuilder::new();
         let mut prev: Vec<u8> = Vec::new();
         for i in 0..n {
             let key = if K::BYTE_STRING {
@@ -380,15 +381,14 @@ impl<K: Codec + Ord + Clone, S: StoreCodec> StoreCodec for DotMap<K, S> {
                 ascending_key(r, map.entries.last().map(|(k, _)| k))?
             };
             let at = r.offset();
-            let index = &mut map.index;
-            let store = S::decode_store(r, dots, &mut |d| {
-                index.insert(d, key.clone()).is_none() && claim(d)
-            })?;
+            let store =
+                S::decode_store(r, dots, &mut |d| index.insert(d, key.clone()) && claim(d))?;
             if DotStore::is_empty(&store) {
                 return Err(r.error_at(at, DecodeErrorKind::Zero));
             }
             map.entries.push_last(key, store);
         }
+        map.index = index.finish();
         Ok(map)
     }
 }
@@ -472,6 +472,7 @@ fn decode_byte_string_keys<K: Codec + Ord + Clone, S: StoreCodec>(
     // before is not greater than it).
     let n = r.count(2)?;
     let mut map: DotMap<K, S> = DotMap::default();
+    let mut index = IndexBuilder::new();
     let mut prev: Vec<u8> = Vec::new();
     let mut prev_dot: Option<Dot> = None;
     for i in 0..n {
@@ -516,16 +517,14 @@ fn decode_byte_string_keys<K: Codec + Ord + Clone, S: StoreCodec>(
         let store = if implicit {
             let dot = implied.ok_or_else(|| r.error_at(at, DecodeErrorKind::InvalidTag(header)))?;
             dots.check_implied(r, at, dot)?;
-            if map.index.insert(dot, key.clone()).is_some() || !claim(dot) {
+            if !index.insert(dot, key.clone()) || !claim(dot) {
                 return Err(r.error_at(at, DecodeErrorKind::DuplicateDot));
             }
             S::from_single_dot(dot)
                 .ok_or_else(|| r.error_at(at, DecodeErrorKind::InvalidTag(header)))?
         } else {
-            let index = &mut map.index;
-            let store = S::decode_store(r, dots, &mut |d| {
-                index.insert(d, key.clone()).is_none() && claim(d)
-            })?;
+            let store =
+                S::decode_store(r, dots, &mut |d| index.insert(d, key.clone()) && claim(d))?;
             if DotStore::is_empty(&store) {
                 return Err(r.error_at(store_at, DecodeErrorKind::Zero));
             }
@@ -538,6 +537,7 @@ fn decode_byte_string_keys<K: Codec + Ord + Clone, S: StoreCodec>(
         prev_dot = store.single_dot();
         map.entries.push_last(key, store);
     }
+    map.index = index.finish();
     Ok(map)
 }
 
