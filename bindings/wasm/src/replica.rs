@@ -208,68 +208,64 @@ pub(crate) enum Core {
 /// any replica, it changes it exactly as the edits' deltas would). So the group is not built
 /// edit by edit, which would cost every edit a second, generic join; it is computed once, when
 /// taken. A merge of remote changes makes the group concrete first, so that it never carries
-/// them back.
+/// them back; a merge while nothing waits costs nothing.
 #[derive(Debug)]
 pub(crate) enum Pending {
-    /// The state has changed only by local edits since it had `version`; `edited` says
-    /// whether any did.
-    Since { version: AnyVersion, edited: bool },
-    /// The join of the local deltas, kept once a merge has changed the state.
+    /// Nothing waits.
+    Nothing,
+    /// At least one local edit, and only local edits, changed the state since it had this
+    /// version.
+    Since(AnyVersion),
+    /// The join of the local deltas, kept once a merge has changed the state after them.
     Group(AnyCrdt),
 }
 
 impl Pending {
-    /// No local change since the state had `version`.
-    fn since(version: AnyVersion) -> Pending {
-        Pending::Since {
-            version,
-            edited: false,
-        }
-    }
-
-    /// Whether a local change waits.
+    /// Whether nothing waits.
     fn is_empty(&self) -> bool {
         match self {
-            Pending::Since { edited, .. } => !edited,
+            Pending::Nothing => true,
+            Pending::Since(_) => false,
             Pending::Group(g) => g.is_bottom(),
         }
     }
 
-    /// Records the delta `d` (not bottom) of a local edit that has been applied to the state.
-    fn add(&mut self, d: AnyCrdt) {
-        match self {
-            Pending::Since { edited, .. } => *edited = true,
+    /// Before a local edit of `state`: notes its version if nothing waited. Returns whether
+    /// nothing waited, for [`after_edit`](Self::after_edit).
+    fn before_edit(&mut self, state: &AnyCrdt) -> bool {
+        let was_empty = matches!(self, Pending::Nothing);
+        if was_empty {
+            *self = Pending::Since(state.version());
+        }
+        was_empty
+    }
+
+    /// After a local edit, with its delta (`None` if it failed or changed nothing).
+    fn after_edit(&mut self, delta: Option<AnyCrdt>, was_empty: bool) {
+        match (delta, &mut *self) {
             // Moved, not copied: into an empty group this is free.
-            Pending::Group(g) => {
+            (Some(d), Pending::Group(g)) => {
                 g.join(d);
             }
+            (Some(_), _) => {}
+            (None, _) if was_empty => *self = Pending::Nothing,
+            (None, _) => {}
         }
     }
 
-    /// The group as a state, given the current `state`.
-    fn group(self, state: &AnyCrdt) -> AnyCrdt {
-        match self {
-            Pending::Since { edited: false, .. } => AnyCrdt::Empty,
-            Pending::Since { version, .. } => state.delta_since(&version),
+    /// Takes the group, given the current `state`; nothing waits afterwards.
+    fn take(&mut self, state: &AnyCrdt) -> AnyCrdt {
+        match core::mem::replace(self, Pending::Nothing) {
+            Pending::Nothing => AnyCrdt::Empty,
+            Pending::Since(version) => state.delta_since(&version),
             Pending::Group(g) => g,
         }
     }
 
     /// Before `state` joins changes that are not local: keeps the group apart from them.
     fn before_merge(&mut self, state: &AnyCrdt) {
-        if let Pending::Since {
-            version,
-            edited: true,
-        } = self
-        {
+        if let Pending::Since(version) = self {
             *self = Pending::Group(state.delta_since(version));
-        }
-    }
-
-    /// After `state` has joined changes that are not local.
-    fn after_merge(&mut self, state: &AnyCrdt) {
-        if let Pending::Since { edited: false, .. } = self {
-            *self = Pending::since(state.version());
         }
     }
 }
@@ -353,18 +349,25 @@ impl WasmReplica {
         let (id, clock) = (self.id, &mut self.clock);
         let delta = match &mut self.core {
             Core::Solo { state, pending } => {
+                let was_empty = pending.before_edit(state);
                 let d = match (op, &mut *state) {
                     // The hot path of every set workload, without entering `apply` (a large
                     // function, costly to enter in wasm).
-                    (Op::Add(v), AnyCrdt::ORSet(s)) => AnyCrdt::ORSet(s.add(id, v)?),
-                    (op, state) => apply(op, state, id, clock)?,
+                    (Op::Add(v), AnyCrdt::ORSet(s)) => {
+                        s.add(id, v).map(AnyCrdt::ORSet).map_err(Error::from)
+                    }
+                    (op, state) => apply(op, state, id, clock),
                 };
-                if d.is_bottom() {
-                    self.last = None;
-                    return Ok(false);
-                }
+                let d = match d {
+                    Ok(d) if !d.is_bottom() => d,
+                    other => {
+                        pending.after_edit(None, was_empty);
+                        self.last = None;
+                        return other.map(|_| false);
+                    }
+                };
                 self.last = keep_delta.then(|| deltacrdt::codec::Binary::to_bytes(&d));
-                pending.add(d);
+                pending.after_edit(Some(d), was_empty);
                 return Ok(true);
             }
             Core::Synced {
@@ -431,7 +434,7 @@ impl WasmReplica {
         let kind = kind_of(kind)?;
         let core = Core::Solo {
             state: kind.empty(),
-            pending: Pending::since(AnyVersion::Empty),
+            pending: Pending::Nothing,
         };
         Ok(Self::with(kind, replica, core))
     }
@@ -441,10 +444,9 @@ impl WasmReplica {
     pub fn from_bytes(kind: &str, bytes: &[u8], replica: u64) -> R<WasmReplica> {
         let _grow = crate::memory::GrowAhead::start();
         let kind = kind_of(kind)?;
-        let state = kind.decode(bytes)?;
         let core = Core::Solo {
-            pending: Pending::since(state.version()),
-            state,
+            state: kind.decode(bytes)?,
+            pending: Pending::Nothing,
         };
         Ok(Self::with(kind, replica, core))
     }
@@ -469,9 +471,7 @@ impl WasmReplica {
         Ok(match &mut self.core {
             Core::Solo { state, pending } => {
                 pending.before_merge(state);
-                let changed = state.join(x);
-                pending.after_merge(state);
-                changed
+                state.join(x)
             }
             Core::Synced { session, .. } => session.apply_delta(x),
         })
@@ -506,11 +506,8 @@ impl WasmReplica {
     #[wasm_bindgen(js_name = takeDelta)]
     pub fn take_delta(&mut self) -> Option<Vec<u8>> {
         match &mut self.core {
-            Core::Solo { state, pending } if !pending.is_empty() => {
-                let group = match core::mem::replace(pending, Pending::since(state.version())) {
-                    Pending::Group(g) => g,
-                    since => since.group(state),
-                };
+            Core::Solo { state, pending } => {
+                let group = pending.take(state);
                 (!group.is_bottom()).then(|| deltacrdt::codec::Binary::to_bytes(&group))
             }
             _ => None,
@@ -967,9 +964,14 @@ mod tests {
         assert!(a.add(string("x"), false).unwrap_or(false));
         assert!(a.add(string("y"), false).unwrap_or(false));
         assert_eq!(a.room(false), 0.0);
+        assert!(a.take_delta().is_some());
         let before = a.to_bytes();
         assert!(a.add(string("z"), false).is_err());
         assert_eq!(a.to_bytes(), before, "the refused add changed nothing");
+        assert!(
+            !a.has_pending_delta(),
+            "a refused edit leaves nothing pending"
+        );
     }
 
     #[test]

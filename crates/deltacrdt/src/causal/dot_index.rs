@@ -6,12 +6,15 @@
 //! a map has few replicas.
 
 use alloc::boxed::Box;
+#[cfg(feature = "linear-merge")]
 use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 #[cfg(feature = "linear-merge")]
 use super::chunk_map::Merged;
-use super::seq_map::{Builder, SeqMap};
+#[cfg(feature = "linear-merge")]
+use super::seq_map::Builder;
+use super::seq_map::SeqMap;
 use super::vec_map::VecMap;
 use crate::causal::{Dot, ReplicaId};
 
@@ -227,6 +230,7 @@ impl<K> DotIndex<K> {
     }
 
     /// The index of `pairs`, ascending by dot with no dot twice, built in one pass.
+    #[cfg(feature = "linear-merge")]
     fn from_sorted(pairs: Vec<(Dot, K)>) -> Self {
         if pairs.len() <= 1 {
             let repr = match pairs.into_iter().next() {
@@ -280,25 +284,30 @@ impl<K> DotIndex<K> {
 /// Builds an index from pairs in any order (a decoder's), cheaply while they come ascending,
 /// as a decoded map of one writer's keys does: those are gathered and built in one pass. From
 /// the first pair out of order on, pairs are inserted, so a repeated dot is still found at
-/// once.
+/// once. Without the `linear-merge` feature (size-bound builds) every pair is inserted.
 pub(crate) struct IndexBuilder<K> {
     /// The ascending run so far; empty once `index` is used.
+    #[cfg(feature = "linear-merge")]
     run: Vec<(Dot, K)>,
     index: DotIndex<K>,
+    #[cfg(feature = "linear-merge")]
     ascending: bool,
 }
 
 impl<K> IndexBuilder<K> {
     pub(crate) fn new() -> Self {
         IndexBuilder {
+            #[cfg(feature = "linear-merge")]
             run: Vec::new(),
             index: DotIndex::default(),
+            #[cfg(feature = "linear-merge")]
             ascending: true,
         }
     }
 
     /// Adds a pair; false (and nothing changed) if `d` was added before.
     pub(crate) fn insert(&mut self, d: Dot, k: K) -> bool {
+        #[cfg(feature = "linear-merge")]
         if self.ascending {
             if self.run.last().is_none_or(|(last, _)| *last < d) {
                 self.run.push((d, k));
@@ -316,11 +325,11 @@ impl<K> IndexBuilder<K> {
 
     /// The index of the pairs added.
     pub(crate) fn finish(self) -> DotIndex<K> {
+        #[cfg(feature = "linear-merge")]
         if self.ascending {
-            DotIndex::from_sorted(self.run)
-        } else {
-            self.index
+            return DotIndex::from_sorted(self.run);
         }
+        self.index
     }
 }
 
@@ -384,6 +393,7 @@ impl<K> Replicas<K> {
 
     /// Appends the map of `replica`'s dots (nothing if it is empty); `replica` is greater
     /// than every replica of the map.
+    #[cfg(feature = "linear-merge")]
     fn push_replica(&mut self, replica: ReplicaId, m: SeqMap<K>) {
         if !m.is_empty() {
             self.len += m.len();

@@ -106,6 +106,7 @@ impl<V> Default for SeqMap<V> {
 
 impl<V> SeqMap<V> {
     /// Number of pairs.
+    #[cfg(any(test, feature = "linear-merge"))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -368,12 +369,14 @@ impl<V> SeqMap<V> {
 /// Builds a [`SeqMap`] from pairs pushed in ascending order, filling the open chunk in place:
 /// the output of a linear merge or of a decoder, one push per pair, with no look at the
 /// finished chunks.
+#[cfg(feature = "linear-merge")]
 pub(crate) struct Builder<V> {
     map: SeqMap<V>,
     /// The open chunk, empty before the first push (and then with no allocation).
     open: Chunk<V>,
 }
 
+#[cfg(feature = "linear-merge")]
 impl<V> Builder<V> {
     pub(crate) fn new() -> Self {
         Builder {
@@ -562,6 +565,7 @@ mod tests {
     quickcheck::quickcheck! {
         /// The builder makes the same map as ascending inserts, with valid chunks (offsets that
         /// fit, at most a chunk's worth each), from any ascending run.
+        #[cfg(feature = "linear-merge")]
         fn the_builder_makes_a_valid_sorted_map(xs: Vec<u16>) -> bool {
             let model: BTreeMap<u64, u16> = xs.iter().map(|x| (seq(*x), *x)).collect();
             let mut b = Builder::new();
