@@ -6,8 +6,6 @@
 //! a map has few replicas.
 
 use alloc::boxed::Box;
-#[cfg(feature = "linear-merge")]
-use alloc::vec::Vec;
 use core::cmp::Ordering;
 
 #[cfg(feature = "linear-merge")]
@@ -229,92 +227,94 @@ impl<K> DotIndex<K> {
         index
     }
 
-    /// The index of `pairs`, ascending by dot with no dot twice, built in one pass.
+    /// The index of the per-replica maps `m`, in its smallest representation.
     #[cfg(feature = "linear-merge")]
-    fn from_sorted(pairs: Vec<(Dot, K)>) -> Self {
-        if pairs.len() <= 1 {
-            let repr = match pairs.into_iter().next() {
+    fn from_replicas(m: Replicas<K>) -> Self {
+        let repr = match m.len {
+            0 => Repr::Empty,
+            1 => match m.into_pairs().next() {
                 Some((d, k)) => Repr::One(d, k),
                 None => Repr::Empty,
-            };
-            return DotIndex { repr };
-        }
-        let mut out = Replicas::default();
-        let mut open: Option<(ReplicaId, Builder<K>)> = None;
-        for (d, k) in pairs {
-            match &mut open {
-                Some((r, b)) if *r == d.replica => b.push(d.seq, k),
-                _ => {
-                    let mut b = Builder::new();
-                    b.push(d.seq, k);
-                    if let Some((r, done)) = open.replace((d.replica, b)) {
-                        out.push_replica(r, done.finish());
-                    }
-                }
-            }
-        }
-        if let Some((r, done)) = open {
-            out.push_replica(r, done.finish());
-        }
-        DotIndex {
-            repr: Repr::Many(Box::new(out)),
-        }
+            },
+            _ => Repr::Many(Box::new(m)),
+        };
+        DotIndex { repr }
     }
 
     /// Takes both indexes apart and hands `f` their pairs in dot order, pairing equal dots
     /// (see [`SeqMap::merge`]); returns the index of the dots for which `f` returned a key.
     #[cfg(feature = "linear-merge")]
     pub(crate) fn merge(self, other: Self, f: impl FnMut(Merged<(Dot, K)>) -> Option<K>) -> Self {
-        let out = self.into_replicas().merge(other.into_replicas(), f);
-        let repr = match out.len {
-            0 => Repr::Empty,
-            1 => match out.replicas.into_items().next() {
-                Some((r, m)) => match m.into_pairs().next() {
-                    Some((q, k)) => Repr::One(Dot::new(r, q), k),
-                    None => Repr::Empty,
-                },
-                None => Repr::Empty,
-            },
-            _ => Repr::Many(Box::new(out)),
-        };
-        DotIndex { repr }
+        Self::from_replicas(self.into_replicas().merge(other.into_replicas(), f))
     }
 }
 
 /// Builds an index from pairs in any order (a decoder's), cheaply while they come ascending,
-/// as a decoded map of one writer's keys does: those are gathered and built in one pass. From
-/// the first pair out of order on, pairs are inserted, so a repeated dot is still found at
-/// once. Without the `linear-merge` feature (size-bound builds) every pair is inserted.
+/// as a decoded map of one writer's keys does: those go straight into per-replica builders,
+/// with no look at what was built. From the first pair out of order on, pairs are inserted,
+/// so a repeated dot is still found at once. Without the `linear-merge` feature (size-bound
+/// builds) every pair is inserted.
 pub(crate) struct IndexBuilder<K> {
-    /// The ascending run so far; empty once `index` is used.
-    #[cfg(feature = "linear-merge")]
-    run: Vec<(Dot, K)>,
     index: DotIndex<K>,
+    /// While the pairs come ascending: the replicas built, the open one, and the last dot.
     #[cfg(feature = "linear-merge")]
-    ascending: bool,
+    run: Option<Run<K>>,
+}
+
+#[cfg(feature = "linear-merge")]
+struct Run<K> {
+    built: Replicas<K>,
+    open: Option<(ReplicaId, Builder<K>)>,
+    last: Option<Dot>,
+}
+
+#[cfg(feature = "linear-merge")]
+impl<K> Run<K> {
+    fn into_index(self) -> DotIndex<K> {
+        let Run {
+            mut built, open, ..
+        } = self;
+        if let Some((r, b)) = open {
+            built.push_replica(r, b.finish());
+        }
+        DotIndex::from_replicas(built)
+    }
 }
 
 impl<K> IndexBuilder<K> {
     pub(crate) fn new() -> Self {
         IndexBuilder {
-            #[cfg(feature = "linear-merge")]
-            run: Vec::new(),
             index: DotIndex::default(),
             #[cfg(feature = "linear-merge")]
-            ascending: true,
+            run: Some(Run {
+                built: Replicas::default(),
+                open: None,
+                last: None,
+            }),
         }
     }
 
     /// Adds a pair; false (and nothing changed) if `d` was added before.
     pub(crate) fn insert(&mut self, d: Dot, k: K) -> bool {
         #[cfg(feature = "linear-merge")]
-        if self.ascending {
-            if self.run.last().is_none_or(|(last, _)| *last < d) {
-                self.run.push((d, k));
+        if let Some(run) = &mut self.run {
+            if run.last.is_none_or(|last| last < d) {
+                run.last = Some(d);
+                match &mut run.open {
+                    Some((r, b)) if *r == d.replica => b.push(d.seq, k),
+                    open => {
+                        let mut b = Builder::new();
+                        b.push(d.seq, k);
+                        if let Some((r, done)) = open.replace((d.replica, b)) {
+                            run.built.push_replica(r, done.finish());
+                        }
+                    }
+                }
                 return true;
             }
-            self.ascending = false;
-            self.index = DotIndex::from_sorted(core::mem::take(&mut self.run));
+            if let Some(run) = self.run.take() {
+                self.index = run.into_index();
+            }
         }
         if self.index.contains_key(&d) {
             return false;
@@ -326,8 +326,8 @@ impl<K> IndexBuilder<K> {
     /// The index of the pairs added.
     pub(crate) fn finish(self) -> DotIndex<K> {
         #[cfg(feature = "linear-merge")]
-        if self.ascending {
-            return DotIndex::from_sorted(self.run);
+        if let Some(run) = self.run {
+            return run.into_index();
         }
         self.index
     }
