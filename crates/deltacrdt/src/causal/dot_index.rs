@@ -10,9 +10,7 @@ use core::cmp::Ordering;
 
 #[cfg(feature = "linear-merge")]
 use super::chunk_map::Merged;
-#[cfg(feature = "linear-merge")]
-use super::seq_map::Builder;
-use super::seq_map::SeqMap;
+use super::seq_map::{Builder, SeqMap};
 use super::vec_map::VecMap;
 use crate::causal::{Dot, ReplicaId};
 
@@ -98,31 +96,21 @@ impl<K> DotIndex<K> {
         match self.repr {
             Repr::Empty => Replicas::default(),
             Repr::One(d, k) => {
+                let mut one = Builder::new();
+                one.push(d.seq, k);
                 let mut m = Replicas::default();
-                m.push_last(d, k);
+                m.push_replica(d.replica, one.finish());
                 m
             }
             Repr::Many(m) => *m,
         }
     }
 
-    /// Appends a pair whose dot is greater than every dot of the index.
-    #[inline]
-    pub(crate) fn push_last(&mut self, d: Dot, k: K) {
-        match &mut self.repr {
-            Repr::Empty => self.repr = Repr::One(d, k),
-            Repr::Many(m) => m.push_last(d, k),
-            Repr::One(..) => {
-                let Repr::One(d0, k0) = core::mem::replace(&mut self.repr, Repr::Empty) else {
-                    unreachable!()
-                };
-                debug_assert!(d0 < d, "ascending dots");
-                let mut m = Replicas::default();
-                m.push_last(d0, k0);
-                m.push_last(d, k);
-                self.repr = Repr::Many(Box::new(m));
-            }
-        }
+    /// The index of `pairs`, ascending by dot with no dot twice, built in one pass.
+    pub(crate) fn from_ascending(pairs: impl IntoIterator<Item = (Dot, K)>) -> Self {
+        let mut b = Ascending::new();
+        pairs.into_iter().for_each(|(d, k)| b.push(d, k));
+        b.finish()
     }
 
     /// The pairs of `replica` with sequence numbers from `first` on, ascending.
@@ -203,7 +191,7 @@ impl<K> DotIndex<K> {
         a: impl Iterator<Item = (Dot, K)>,
         b: impl Iterator<Item = (Dot, K)>,
     ) -> Self {
-        let mut index = DotIndex::default();
+        let mut index = Ascending::new();
         let (mut a, mut b) = (a.peekable(), b.peekable());
         loop {
             let order = match (a.peek(), b.peek()) {
@@ -221,19 +209,21 @@ impl<K> DotIndex<K> {
                 }
             };
             if let Some((d, k)) = next {
-                index.push_last(d, k);
+                index.push(d, k);
             }
         }
-        index
+        index.finish()
     }
 
     /// The index of the per-replica maps `m`, in its smallest representation.
-    #[cfg(feature = "linear-merge")]
     fn from_replicas(m: Replicas<K>) -> Self {
         let repr = match m.len {
             0 => Repr::Empty,
-            1 => match m.into_pairs().next() {
-                Some((d, k)) => Repr::One(d, k),
+            1 => match m.replicas.into_items().next() {
+                Some((r, seqs)) => match seqs.into_first() {
+                    Some((q, k)) => Repr::One(Dot::new(r, q), k),
+                    None => Repr::Empty,
+                },
                 None => Repr::Empty,
             },
             _ => Repr::Many(Box::new(m)),
@@ -245,7 +235,7 @@ impl<K> DotIndex<K> {
     /// (see [`SeqMap::merge`]); returns the index of the dots for which `f` returned a key.
     #[cfg(feature = "linear-merge")]
     pub(crate) fn merge(self, other: Self, f: impl FnMut(Merged<(Dot, K)>) -> Option<K>) -> Self {
-        Self::from_replicas(self.into_replicas().merge(other.into_replicas(), f))
+        self.into_replicas().merge(other.into_replicas(), f)
     }
 }
 
@@ -256,29 +246,9 @@ impl<K> DotIndex<K> {
 /// builds) every pair is inserted.
 pub(crate) struct IndexBuilder<K> {
     index: DotIndex<K>,
-    /// While the pairs come ascending: the replicas built, the open one, and the last dot.
+    /// While the pairs come ascending: their index so far and the last dot.
     #[cfg(feature = "linear-merge")]
-    run: Option<Run<K>>,
-}
-
-#[cfg(feature = "linear-merge")]
-struct Run<K> {
-    built: Replicas<K>,
-    open: Option<(ReplicaId, Builder<K>)>,
-    last: Option<Dot>,
-}
-
-#[cfg(feature = "linear-merge")]
-impl<K> Run<K> {
-    fn into_index(self) -> DotIndex<K> {
-        let Run {
-            mut built, open, ..
-        } = self;
-        if let Some((r, b)) = open {
-            built.push_replica(r, b.finish());
-        }
-        DotIndex::from_replicas(built)
-    }
+    run: Option<(Ascending<K>, Option<Dot>)>,
 }
 
 impl<K> IndexBuilder<K> {
@@ -286,34 +256,21 @@ impl<K> IndexBuilder<K> {
         IndexBuilder {
             index: DotIndex::default(),
             #[cfg(feature = "linear-merge")]
-            run: Some(Run {
-                built: Replicas::default(),
-                open: None,
-                last: None,
-            }),
+            run: Some((Ascending::new(), None)),
         }
     }
 
     /// Adds a pair; false (and nothing changed) if `d` was added before.
     pub(crate) fn insert(&mut self, d: Dot, k: K) -> bool {
         #[cfg(feature = "linear-merge")]
-        if let Some(run) = &mut self.run {
-            if run.last.is_none_or(|last| last < d) {
-                run.last = Some(d);
-                match &mut run.open {
-                    Some((r, b)) if *r == d.replica => b.push(d.seq, k),
-                    open => {
-                        let mut b = Builder::new();
-                        b.push(d.seq, k);
-                        if let Some((r, done)) = open.replace((d.replica, b)) {
-                            run.built.push_replica(r, done.finish());
-                        }
-                    }
-                }
+        if let Some((run, last)) = &mut self.run {
+            if last.is_none_or(|l| l < d) {
+                *last = Some(d);
+                run.push(d, k);
                 return true;
             }
-            if let Some(run) = self.run.take() {
-                self.index = run.into_index();
+            if let Some((run, _)) = self.run.take() {
+                self.index = run.finish();
             }
         }
         if self.index.contains_key(&d) {
@@ -326,10 +283,50 @@ impl<K> IndexBuilder<K> {
     /// The index of the pairs added.
     pub(crate) fn finish(self) -> DotIndex<K> {
         #[cfg(feature = "linear-merge")]
-        if let Some(run) = self.run {
-            return run.into_index();
+        if let Some((run, _)) = self.run {
+            return run.finish();
         }
         self.index
+    }
+}
+
+/// Builds an index from pairs pushed in ascending dot order, straight into per-replica
+/// [`Builder`]s (no look at what was built): the one way an index is made from a sorted run
+/// (a linear merge, a decoder's ascending dots, a batch of adds).
+pub(crate) struct Ascending<K> {
+    built: Replicas<K>,
+    open: Option<(ReplicaId, Builder<K>)>,
+}
+
+impl<K> Ascending<K> {
+    pub(crate) fn new() -> Self {
+        Ascending {
+            built: Replicas::default(),
+            open: None,
+        }
+    }
+
+    /// Appends a pair whose dot is greater than every dot pushed before.
+    pub(crate) fn push(&mut self, d: Dot, k: K) {
+        match &mut self.open {
+            Some((r, b)) if *r == d.replica => b.push(d.seq, k),
+            open => {
+                let mut b = Builder::new();
+                b.push(d.seq, k);
+                if let Some((r, done)) = open.replace((d.replica, b)) {
+                    self.built.push_replica(r, done.finish());
+                }
+            }
+        }
+    }
+
+    /// The index of the pairs pushed.
+    pub(crate) fn finish(self) -> DotIndex<K> {
+        let Ascending { mut built, open } = self;
+        if let Some((r, b)) = open {
+            built.push_replica(r, b.finish());
+        }
+        DotIndex::from_replicas(built)
     }
 }
 
@@ -370,30 +367,8 @@ impl<K> Replicas<K> {
             .flat_map(|(r, m)| m.into_pairs().map(move |(q, k)| (Dot::new(r, q), k)))
     }
 
-    /// Appends a pair whose dot is greater than every dot of the index.
-    #[inline]
-    fn push_last(&mut self, d: Dot, k: K) {
-        match self.replicas.last_mut() {
-            Some((r, m)) if *r == d.replica => {
-                debug_assert!(m.last().is_none_or(|q| q < d.seq), "ascending dots");
-                m.push_last(d.seq, k);
-            }
-            _ => {
-                debug_assert!(
-                    self.replicas.last_key().is_none_or(|r| *r < d.replica),
-                    "ascending dots"
-                );
-                let mut m = SeqMap::default();
-                m.push_last(d.seq, k);
-                self.replicas.push_last(d.replica, m);
-            }
-        }
-        self.len += 1;
-    }
-
     /// Appends the map of `replica`'s dots (nothing if it is empty); `replica` is greater
     /// than every replica of the map.
-    #[cfg(feature = "linear-merge")]
     fn push_replica(&mut self, replica: ReplicaId, m: SeqMap<K>) {
         if !m.is_empty() {
             self.len += m.len();
@@ -446,8 +421,8 @@ impl<K> Replicas<K> {
     /// Takes both maps apart and hands `f` their pairs in dot order, pairing equal dots;
     /// returns the map of the dots for which `f` returned a key, built per replica as it goes.
     #[cfg(feature = "linear-merge")]
-    fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>) -> Option<K>) -> Self {
-        let mut out = Replicas::default();
+    fn merge(self, other: Self, mut f: impl FnMut(Merged<(Dot, K)>) -> Option<K>) -> DotIndex<K> {
+        let mut out = Ascending::new();
         let mut a = self.replicas.into_items().peekable();
         let mut b = other.replicas.into_items().peekable();
         loop {
@@ -455,51 +430,54 @@ impl<K> Replicas<K> {
                 (Some(x), Some(y)) => x.0.cmp(&y.0),
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
-                (None, None) => return out,
+                (None, None) => return out.finish(),
             };
-            let mut kept = Builder::new();
-            let r = match order {
+            match order {
                 Ordering::Less | Ordering::Greater => {
                     let (side, left) = match order {
                         Ordering::Less => (&mut a, true),
                         _ => (&mut b, false),
                     };
                     let Some((r, m)) = side.next() else {
-                        return out;
+                        return out.finish();
                     };
                     for (q, k) in m.into_pairs() {
-                        let item = (Dot::new(r, q), k);
+                        let d = Dot::new(r, q);
                         let item = if left {
-                            Merged::Left(item)
+                            Merged::Left((d, k))
                         } else {
-                            Merged::Right(item)
+                            Merged::Right((d, k))
                         };
                         if let Some(k) = f(item) {
-                            kept.push(q, k);
+                            out.push(d, k);
                         }
                     }
-                    r
                 }
                 Ordering::Equal => {
                     let (Some((r, x)), Some((_, y))) = (a.next(), b.next()) else {
-                        return out;
+                        return out.finish();
                     };
                     x.merge(y, |m| {
-                        let (q, item) = match m {
-                            Merged::Left((q, k)) => (q, Merged::Left((Dot::new(r, q), k))),
-                            Merged::Right((q, k)) => (q, Merged::Right((Dot::new(r, q), k))),
+                        let (d, item) = match m {
+                            Merged::Left((q, k)) => {
+                                let d = Dot::new(r, q);
+                                (d, Merged::Left((d, k)))
+                            }
+                            Merged::Right((q, k)) => {
+                                let d = Dot::new(r, q);
+                                (d, Merged::Right((d, k)))
+                            }
                             Merged::Both((q, k), (_, t)) => {
-                                (q, Merged::Both((Dot::new(r, q), k), (Dot::new(r, q), t)))
+                                let d = Dot::new(r, q);
+                                (d, Merged::Both((d, k), (d, t)))
                             }
                         };
                         if let Some(k) = f(item) {
-                            kept.push(q, k);
+                            out.push(d, k);
                         }
                     });
-                    r
                 }
-            };
-            out.push_replica(r, kept.finish());
+            }
         }
     }
 }
@@ -561,6 +539,25 @@ mod tests {
                 && pairs.iter().all(|(d, v)| x.get(d) == Some(v))
                 && by_replica
                 && x.into_pairs().collect::<Vec<_>>() == pairs
+        }
+    }
+
+    quickcheck::quickcheck! {
+        /// An index built from an ascending run has every pair, in order, in its smallest
+        /// representation (several replicas, chunk-sized runs and single dots included).
+        fn an_index_from_an_ascending_run_agrees_with_it(xs: Vec<(u8, u8)>) -> bool {
+            let model: alloc::collections::BTreeMap<Dot, u8> =
+                xs.iter().map(|(r, q)| (dot(*r, *q), *q)).collect();
+            let x = DotIndex::from_ascending(model.iter().map(|(d, v)| (*d, *v)));
+            let repr_ok = match model.len() {
+                0 => matches!(x.repr, Repr::Empty),
+                1 => matches!(x.repr, Repr::One(..)),
+                _ => matches!(x.repr, Repr::Many(_)),
+            };
+            repr_ok
+                && x.len() == model.len()
+                && x.iter().map(|(d, v)| (d, *v)).eq(model.iter().map(|(d, v)| (*d, *v)))
+                && model.iter().all(|(d, v)| x.get(d) == Some(v))
         }
     }
 

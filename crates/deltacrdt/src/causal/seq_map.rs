@@ -27,6 +27,15 @@ struct Chunk<V> {
 }
 
 impl<V> Chunk<V> {
+    /// A chunk with no pair and no allocation (only a builder holds one).
+    fn empty() -> Self {
+        Chunk {
+            base: 0,
+            offs: Vec::new(),
+            vals: Vec::new(),
+        }
+    }
+
     fn one(seq: u64, v: V, capacity: usize) -> Self {
         let mut offs = Vec::with_capacity(capacity);
         let mut vals = Vec::with_capacity(capacity);
@@ -106,7 +115,6 @@ impl<V> Default for SeqMap<V> {
 
 impl<V> SeqMap<V> {
     /// Number of pairs.
-    #[cfg(any(test, feature = "linear-merge"))]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
@@ -158,6 +166,13 @@ impl<V> SeqMap<V> {
             },
         };
         self.iter_at(c, i)
+    }
+
+    /// Takes the first pair out (the only one, for a map of one pair), dropping the rest.
+    pub(crate) fn into_first(self) -> Option<(u64, V)> {
+        let ch = self.chunks.into_iter().next()?;
+        let (o, v) = ch.offs.first().copied().zip(ch.vals.into_iter().next())?;
+        Some((ch.base + u64::from(o), v))
     }
 
     /// Takes the pairs out, ascending.
@@ -369,23 +384,17 @@ impl<V> SeqMap<V> {
 /// Builds a [`SeqMap`] from pairs pushed in ascending order, filling the open chunk in place:
 /// the output of a linear merge or of a decoder, one push per pair, with no look at the
 /// finished chunks.
-#[cfg(feature = "linear-merge")]
 pub(crate) struct Builder<V> {
     map: SeqMap<V>,
     /// The open chunk, empty before the first push (and then with no allocation).
     open: Chunk<V>,
 }
 
-#[cfg(feature = "linear-merge")]
 impl<V> Builder<V> {
     pub(crate) fn new() -> Self {
         Builder {
             map: SeqMap::default(),
-            open: Chunk {
-                base: 0,
-                offs: Vec::new(),
-                vals: Vec::new(),
-            },
+            open: Chunk::empty(),
         }
     }
 
@@ -425,14 +434,7 @@ impl<V> Builder<V> {
 
     /// The map of the pairs pushed.
     pub(crate) fn finish(mut self) -> SeqMap<V> {
-        let open = core::mem::replace(
-            &mut self.open,
-            Chunk {
-                base: 0,
-                offs: Vec::new(),
-                vals: Vec::new(),
-            },
-        );
+        let open = core::mem::replace(&mut self.open, Chunk::empty());
         self.close(open);
         self.map
     }
@@ -565,7 +567,6 @@ mod tests {
     quickcheck::quickcheck! {
         /// The builder makes the same map as ascending inserts, with valid chunks (offsets that
         /// fit, at most a chunk's worth each), from any ascending run.
-        #[cfg(feature = "linear-merge")]
         fn the_builder_makes_a_valid_sorted_map(xs: Vec<u16>) -> bool {
             let model: BTreeMap<u64, u16> = xs.iter().map(|x| (seq(*x), *x)).collect();
             let mut b = Builder::new();

@@ -217,10 +217,10 @@ impl<K: Ord + Clone, V: CausalType> ORMap<K, V> {
         }
         pairs.sort_unstable_by_key(|p| p.0);
         let mut live = LiveDigests::new();
-        for (d, k) in pairs {
+        for (d, _) in &pairs {
             toggle(&mut live, d.replica, d.seq);
-            map.index.push_last(d, k);
         }
+        map.index = crate::causal::DotIndex::from_ascending(pairs);
         self.0.live = live;
     }
 

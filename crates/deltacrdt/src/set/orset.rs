@@ -200,10 +200,7 @@ impl<E: Ord + Clone> ORSet<E> {
             .map(|(e, q)| (Dot::new(replica, *q), e.clone()))
             .collect();
         by_dot.sort_unstable_by_key(|p| p.0);
-        let mut delta_index = DotIndex::default();
-        for (d, e) in by_dot.iter().cloned() {
-            delta_index.push_last(d, e);
-        }
+        let delta_index = DotIndex::from_ascending(by_dot.iter().cloned());
         let mut delta_entries = ChunkMap::default();
         for (e, q) in fresh.iter().cloned() {
             delta_entries.push_last(e, ElementDots::single(Dot::new(replica, q)));
